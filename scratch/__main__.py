@@ -1,0 +1,5 @@
+import sys
+
+from scratch.cli import main
+
+sys.exit(main())

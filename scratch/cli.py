@@ -1,0 +1,29 @@
+"""The ``scratch`` command: parses the command name, then calls ``scratch.steps.<module>.main``."""
+
+import importlib
+import sys
+
+# command -> (module in scratch.steps, what it does)
+COMMANDS = {
+    "demo": ("demo", "every step in quick mode: figures and summary.json (the main job)"),
+}
+
+
+def usage() -> str:
+    lines = ["usage: scratch COMMAND [options]   (scratch COMMAND --help for its options)", ""]
+    lines += [f"  {name:<12} {text}" for name, (_, text) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"scratch: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(f"scratch.steps.{COMMANDS[name][0]}")
+    module.main(rest)
+    return 0
