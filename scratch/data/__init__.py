@@ -6,6 +6,15 @@ from .store import ChecksumError, DataNotFoundError, available, fetch
 from .tables import load_height, load_height_weight, load_old_faithful
 
 __all__ = [
-    "MNIST", "ArrayDataset", "FashionMNIST", "DataLoader", "ChecksumError", "DataNotFoundError",
-    "available", "fetch", "load_height", "load_height_weight", "load_old_faithful",
+    "MNIST",
+    "ArrayDataset",
+    "FashionMNIST",
+    "DataLoader",
+    "ChecksumError",
+    "DataNotFoundError",
+    "available",
+    "fetch",
+    "load_height",
+    "load_height_weight",
+    "load_old_faithful",
 ]

@@ -15,13 +15,16 @@ LABELS_MAGIC = 0x00000801
 
 def parse_idx(raw: bytes, magic: int, name: str = "IDX data") -> np.ndarray:
     """Parse IDX bytes whose magic number must be ``magic``; validate the header against the size."""
+    got = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else None
+    if got != magic:
+        found = "too short to hold one" if got is None else f"0x{got:08x}"
+        raise ValueError(f"{name}: magic number {found}, expected 0x{magic:08x}")
     ndim = magic & 0xFF
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise ValueError(f"{name}: {len(raw)} bytes is too short for an IDX header of {header} bytes")
-    got = int.from_bytes(raw[:4], "big")
-    if got != magic:
-        raise ValueError(f"{name}: magic number 0x{got:08x}, expected 0x{magic:08x}")
+        raise ValueError(
+            f"{name}: {len(raw)} bytes is too short for an IDX header of {header} bytes"
+        )
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     expected = header + int(np.prod(shape))
     if len(raw) != expected:

@@ -10,8 +10,14 @@ class DataLoader:
     whether the run went straight through or was resumed at e (set ``loader.epoch = e``).
     """
 
-    def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False,
-                 drop_last: bool = False, seed: int = 0):
+    def __init__(
+        self,
+        dataset,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        seed: int = 0,
+    ):
         if batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
         self.dataset = dataset
@@ -27,7 +33,9 @@ class DataLoader:
 
     def __iter__(self):
         n = len(self.dataset)
-        order = np.random.default_rng([self.seed, self.epoch]).permutation(n) if self.shuffle else None
+        order = (
+            np.random.default_rng([self.seed, self.epoch]).permutation(n) if self.shuffle else None
+        )
         self.epoch += 1
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             stop = min(start + self.batch_size, n)

@@ -16,4 +16,5 @@ except ImportError:  # pragma: no cover - exercised only where numba is absent
     def get_num_threads() -> int:
         return 1
 
+
 __all__ = ["get_num_threads", "njit", "prange"]

@@ -10,12 +10,20 @@ from scratch.data import available
 
 def make_parser(prog: str, description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=f"scratch {prog}", description=description)
-    parser.add_argument("--out", type=Path, default=Path("scratch-out"),
-                        help="folder for figures and results (default: ./scratch-out)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("scratch-out"),
+        help="folder for figures and results (default: ./scratch-out)",
+    )
     parser.add_argument("--quick", action="store_true", help="a short run, as in `scratch demo`")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="folder holding mnist/*.gz and book/* (sets $SCRATCH_DATA)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder holding mnist/*.gz and book/* (sets $SCRATCH_DATA)",
+    )
     return parser
 
 
