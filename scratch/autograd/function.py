@@ -1,0 +1,108 @@
+"""The Function base class: forward on ndarrays, backward on ndarrays, the graph kept in between.
+
+A subclass writes two methods (DeZero's shape):
+
+    class Exp(Function):
+        def forward(self, x):
+            self.y = np.exp(x)
+            return self.y
+
+        def backward(self, gy):
+            return (gy * self.y,)
+
+``backward`` returns one gradient (or None) per input, in the broadcast shape of the forward
+computation. The base class sums each one back to its input's shape (unbroadcasting happens here,
+once, not in every op) and casts it to the input's dtype.
+"""
+
+import numpy as np
+
+from .tensor import Config, Tensor
+
+
+def sum_to(g: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum ``g`` over the axes that broadcasting added or stretched, giving ``shape``."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
+    )
+    return g.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+def _output(y: np.ndarray, creator, index: int) -> Tensor:
+    t = Tensor.__new__(Tensor)  # skips the input checks of Tensor(...): y came from NumPy
+    t.data, t.grad, t.requires_grad, t.creator, t.index = y, None, True, creator, index
+    return t
+
+
+def _constant(y: np.ndarray) -> Tensor:
+    t = Tensor.__new__(Tensor)
+    t.data, t.grad, t.requires_grad, t.creator, t.index = y, None, False, None, 0
+    return t
+
+
+def _lift(value, inputs) -> Tensor:
+    """A constant input as a Tensor; a python number takes the dtype of the first Tensor input
+    (so ``x * 0.1`` stays float32 for float32 ``x`` and is exact for float64 ``x``)."""
+    if isinstance(value, int | float):
+        for x in inputs:
+            if isinstance(x, Tensor):
+                return _constant(np.asarray(value, x.data.dtype))
+    return Tensor(value)
+
+
+class Function:
+    """One differentiable operation. ``f(*inputs)`` runs ``forward`` on the inputs' data and, when
+    a graph is being recorded and an input requires grad, links the outputs to ``f``."""
+
+    inputs = ()  # the input Tensors while a graph is recorded; None once backward freed it
+    n_outputs = 1
+
+    def __call__(self, *inputs):
+        xs = [x if isinstance(x, Tensor) else _lift(x, inputs) for x in inputs]
+        ys = self.forward(*[x.data for x in xs])
+        if Config.enable_grad and any(x.requires_grad for x in xs):
+            self.inputs = xs
+            if type(ys) is not tuple:
+                return _output(ys, self, 0)
+            self.n_outputs = len(ys)
+            self.out_meta = [(y.shape, y.dtype) for y in ys]
+            return tuple(_output(y, self, i) for i, y in enumerate(ys))
+        if type(ys) is not tuple:
+            return _constant(ys)
+        return tuple(_constant(y) for y in ys)
+
+    def forward(self, *xs):
+        raise NotImplementedError
+
+    def backward(self, *gys):
+        raise NotImplementedError
+
+    def input_grads(self, gys: list) -> list:
+        """[(input, gradient)] for the inputs that require grad, summed back to their shapes."""
+        if self.n_outputs > 1:  # an output nobody used has a zero gradient
+            gys = [
+                np.zeros(s, d) if g is None else g
+                for g, (s, d) in zip(gys, self.out_meta, strict=True)
+            ]
+        gxs = self.backward(*gys)
+        if type(gxs) is not tuple:
+            gxs = (gxs,)
+        pairs = []
+        for x, gx in zip(self.inputs, gxs, strict=True):
+            if gx is None or not x.requires_grad:
+                continue
+            data = x.data
+            if gx.shape != data.shape:
+                gx = sum_to(gx, data.shape)
+            if gx.dtype != data.dtype:
+                gx = gx.astype(data.dtype)
+            pairs.append((x, gx))
+        return pairs
+
+    def release(self) -> None:
+        """Free what forward saved and the links to the inputs (after backward)."""
+        self.__dict__.clear()
+        self.inputs = None

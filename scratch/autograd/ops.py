@@ -1,0 +1,377 @@
+"""The primitive ops: arithmetic, exp/log, reductions and shape ops, one Function each.
+
+Each backward returns the gradient in the broadcast shape of its forward; the base class sums it
+back to each input's shape. The bottom of this file installs the operators on ``Tensor``.
+"""
+
+import numpy as np
+
+from .function import Function
+from .tensor import Tensor
+
+# ---- arithmetic: y = x0 (op) x1, broadcasting like NumPy -----------------------------------------
+
+
+class Add(Function):
+    def forward(self, x0, x1):
+        return x0 + x1
+
+    def backward(self, gy):
+        return gy, gy
+
+
+class Sub(Function):
+    def forward(self, x0, x1):
+        return x0 - x1
+
+    def backward(self, gy):
+        return gy, -gy
+
+
+class Mul(Function):
+    def forward(self, x0, x1):
+        self.x0, self.x1 = x0, x1
+        return x0 * x1
+
+    def backward(self, gy):
+        return gy * self.x1, gy * self.x0
+
+
+class Div(Function):
+    """y = x0 / x1;  dy/dx0 = 1 / x1,  dy/dx1 = -y / x1."""
+
+    def forward(self, x0, x1):
+        self.x1 = x1
+        self.y = x0 / x1
+        return self.y
+
+    def backward(self, gy):
+        gx0 = gy / self.x1
+        return gx0, -gx0 * self.y
+
+
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return (-gy,)
+
+
+class Pow(Function):
+    """y = x ** c;  dy/dx = c x^(c-1),  dy/dc = y log x (computed only when c requires grad)."""
+
+    def forward(self, x, c):
+        self.x, self.c = x, c
+        self.y = x**c
+        return self.y
+
+    def backward(self, gy):
+        gx = gy * self.c * self.x ** (self.c - 1)
+        gc = gy * self.y * np.log(self.x) if self.inputs[1].requires_grad else None
+        return gx, gc
+
+
+class MatMul(Function):
+    """y = a @ b (batched, broadcasting);  ga = gy @ b^T,  gb = a^T @ gy."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, gy):
+        ga = gy @ self.b.swapaxes(-1, -2) if self.inputs[0].requires_grad else None
+        gb = self.a.swapaxes(-1, -2) @ gy if self.inputs[1].requires_grad else None
+        return ga, gb
+
+
+# ---- elementwise functions -----------------------------------------------------------------------
+
+
+class Exp(Function):
+    def forward(self, x):
+        self.y = np.exp(x)
+        return self.y
+
+    def backward(self, gy):
+        return (gy * self.y,)
+
+
+class Log(Function):
+    def forward(self, x):
+        self.x = x
+        return np.log(x)
+
+    def backward(self, gy):
+        return (gy / self.x,)
+
+
+# ---- reductions ----------------------------------------------------------------------------------
+
+
+def _expand(gy: np.ndarray, shape: tuple, axis, keepdims: bool) -> np.ndarray:
+    """Put back the reduced axes of ``gy`` (size 1) so that it broadcasts against ``shape``."""
+    if axis is None or keepdims:
+        return gy if keepdims else gy.reshape((1,) * len(shape))
+    axes = (axis,) if isinstance(axis, int) else axis
+    return np.expand_dims(gy, tuple(a % len(shape) for a in axes))
+
+
+class Sum(Function):
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.shape = x.shape
+        return x.sum(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        return (np.broadcast_to(_expand(gy, self.shape, self.axis, self.keepdims), self.shape),)
+
+
+class Mean(Sum):
+    """y = sum(x) / n, n the number of elements averaged."""
+
+    def forward(self, x):
+        y = super().forward(x)
+        self.n = x.size // max(y.size, 1) if x.size else 1
+        return y / y.dtype.type(self.n)
+
+    def backward(self, gy):
+        return super().backward(gy / gy.dtype.type(self.n))
+
+
+class Max(Function):
+    """y = max(x); the gradient goes to the maximal elements (split evenly between ties)."""
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.x = x
+        self.y = x.max(axis=self.axis, keepdims=True)
+        return self.y if self.keepdims else self.y.reshape(_reduced_shape(x.shape, self.axis))
+
+    def backward(self, gy):
+        mask = self.x == self.y
+        gy = _expand(gy, self.x.shape, self.axis, self.keepdims)
+        return (gy * mask / mask.sum(axis=self.axis, keepdims=True),)
+
+
+def _reduced_shape(shape: tuple, axis) -> tuple:
+    if axis is None:
+        return ()
+    axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+# ---- shape ops -----------------------------------------------------------------------------------
+
+
+class Reshape(Function):
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        return x.reshape(self.shape)
+
+    def backward(self, gy):
+        return (gy.reshape(self.x_shape),)
+
+
+class Transpose(Function):
+    def __init__(self, axes=None):
+        self.axes = axes
+
+    def forward(self, x):
+        return x.transpose(self.axes)
+
+    def backward(self, gy):
+        if self.axes is None:
+            return (gy.transpose(),)
+        return (gy.transpose(np.argsort([a % gy.ndim for a in self.axes])),)
+
+
+class BroadcastTo(Function):
+    """y = x broadcast to ``shape``; the base class sums the gradient back to x's shape."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        return np.broadcast_to(x, self.shape)
+
+    def backward(self, gy):
+        return (gy,)
+
+
+def _is_basic(index) -> bool:
+    """True for an index of ints, slices, None and Ellipsis (a view: no repeated elements)."""
+    items = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, int | slice | type(None)) or i is Ellipsis for i in items)
+
+
+class GetItem(Function):
+    """y = x[index] (basic or integer-array indexing); repeated indices accumulate."""
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x):
+        self.shape, self.dtype = x.shape, x.dtype
+        return x[self.index]
+
+    def backward(self, gy):
+        gx = np.zeros(self.shape, self.dtype)
+        if _is_basic(self.index):
+            gx[self.index] = gy
+        else:
+            np.add.at(gx, self.index, gy)
+        return (gx,)
+
+
+class Concat(Function):
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def forward(self, *xs):
+        self.splits = np.cumsum([x.shape[self.axis] for x in xs])[:-1]
+        return np.concatenate(xs, axis=self.axis)
+
+    def backward(self, gy):
+        return tuple(np.split(gy, self.splits, axis=self.axis))
+
+
+class Stack(Function):
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def forward(self, *xs):
+        return np.stack(xs, axis=self.axis)
+
+    def backward(self, gy):
+        return tuple(np.moveaxis(gy, self.axis, 0))
+
+
+# ---- the lowercase wrappers ----------------------------------------------------------------------
+
+
+def add(x0, x1):
+    return Add()(x0, x1)
+
+
+def sub(x0, x1):
+    return Sub()(x0, x1)
+
+
+def mul(x0, x1):
+    return Mul()(x0, x1)
+
+
+def div(x0, x1):
+    return Div()(x0, x1)
+
+
+def neg(x):
+    return Neg()(x)
+
+
+def pow(x, c):  # noqa: A001 - the op's name
+    return Pow()(x, c)
+
+
+def matmul(a, b):
+    """a @ b; a 1-D operand is treated as a row (a) or a column (b), as in NumPy."""
+    a_vec, b_vec = np.ndim(_data(a)) == 1, np.ndim(_data(b)) == 1
+    if a_vec:
+        a = reshape(a, (1, -1))
+    if b_vec:
+        b = reshape(b, (-1, 1))
+    y = MatMul()(a, b)
+    if a_vec or b_vec:
+        y = reshape(y, y.shape[: y.ndim - 2] + y.shape[y.ndim - 2 + a_vec : y.ndim - b_vec])
+    return y
+
+
+def exp(x):
+    return Exp()(x)
+
+
+def log(x):
+    return Log()(x)
+
+
+def sum(x, axis=None, keepdims=False):  # noqa: A001
+    return Sum(axis, keepdims)(x)
+
+
+def mean(x, axis=None, keepdims=False):
+    return Mean(axis, keepdims)(x)
+
+
+def max(x, axis=None, keepdims=False):  # noqa: A001
+    return Max(axis, keepdims)(x)
+
+
+def reshape(x, shape):
+    if np.shape(_data(x)) == tuple(shape):
+        return x if isinstance(x, Tensor) else Tensor(x)
+    return Reshape(tuple(shape))(x)
+
+
+def transpose(x, axes=None):
+    return Transpose(None if axes is None else tuple(axes))(x)
+
+
+def broadcast_to(x, shape):
+    return BroadcastTo(tuple(shape))(x)
+
+
+def getitem(x, index):
+    if isinstance(index, Tensor):
+        raise ValueError("index a Tensor with integers, slices or an integer ndarray, not a Tensor")
+    return GetItem(index)(x)
+
+
+def concat(xs, axis=0):
+    return Concat(axis)(*xs)
+
+
+def stack(xs, axis=0):
+    return Stack(axis)(*xs)
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+# ---- the operators and methods of Tensor ---------------------------------------------------------
+
+
+def _shape_args(args):
+    return tuple(args[0]) if len(args) == 1 and isinstance(args[0], tuple | list) else args
+
+
+Tensor.__add__ = add
+Tensor.__radd__ = lambda self, other: add(other, self)
+Tensor.__sub__ = sub
+Tensor.__rsub__ = lambda self, other: sub(other, self)
+Tensor.__mul__ = mul
+Tensor.__rmul__ = lambda self, other: mul(other, self)
+Tensor.__truediv__ = div
+Tensor.__rtruediv__ = lambda self, other: div(other, self)
+Tensor.__neg__ = neg
+Tensor.__pow__ = pow
+Tensor.__rpow__ = lambda self, other: pow(other, self)
+Tensor.__matmul__ = matmul
+Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
+Tensor.__getitem__ = getitem
+Tensor.exp = exp
+Tensor.log = log
+Tensor.sum = sum
+Tensor.mean = mean
+Tensor.max = max
+Tensor.reshape = lambda self, *shape: reshape(self, _shape_args(shape))
+Tensor.transpose = lambda self, *axes: transpose(self, _shape_args(axes) or None)
+Tensor.T = property(lambda self: transpose(self))
