@@ -1,0 +1,429 @@
+"""Diffusion (steps 9-10): the noise schedule, q(x_t | x_0), the reverse step, the DDPM and DDIM
+samplers, classifier-free guidance, label dropping for its training, and a weight EMA.
+
+``t`` is 1-based as in the book: t = 1..T, and t = 0 is the clean data (alpha_bar_0 = 1).
+
+The model is any callable ``model(x, t)`` or ``model(x, t, labels)``: ``x`` (B, ...) an ndarray,
+``t`` (B,) int64 timesteps, ``labels`` (B,) int64; it returns the predicted noise eps with x's
+shape, as an ndarray or as anything with a ``.data`` ndarray (a scratch Tensor).
+
+The null label. The book trains the unconditional model by calling ``model(x, t)`` (labels=None)
+for a whole batch. Guidance needs conditional and unconditional predictions in ONE batched call,
+so "no label" must be expressible per row: here it is the label ``NULL_LABEL = -1``, and a
+conditional model must treat a row labelled -1 exactly as the book treats labels=None (it adds no
+label embedding to that row). The label embedding keeps the book's shape (num_labels, dim), so the
+book's weights load unchanged.
+"""
+
+from contextlib import contextmanager
+
+import numpy as np
+from tqdm import tqdm
+
+from scratch.kernels.sampler import reverse_step
+
+NULL_LABEL = -1
+SCHEDULES = ("linear", "cosine")
+SAMPLERS = ("ddpm", "ddim")
+
+
+def as_rng(rng=None) -> np.random.Generator:
+    """A Generator from None (fresh entropy), an int seed, or a Generator (returned as is)."""
+    if rng is None or isinstance(rng, int | np.integer):
+        return np.random.default_rng(rng)
+    if isinstance(rng, np.random.Generator):
+        return rng
+    raise ValueError(
+        f"rng must be None, an int seed or a numpy Generator, got {type(rng).__name__}"
+    )
+
+
+def linear_betas(num_timesteps: int, beta_start: float, beta_end: float) -> np.ndarray:
+    """The book's schedule: beta_t evenly spaced from beta_start (t=1) to beta_end (t=T)."""
+    if not 0.0 < beta_start <= beta_end < 1.0:
+        raise ValueError(
+            f"need 0 < beta_start <= beta_end < 1, got beta_start={beta_start}, beta_end={beta_end}"
+        )
+    return np.linspace(beta_start, beta_end, num_timesteps)
+
+
+def cosine_betas(num_timesteps: int, s: float = 0.008, max_beta: float = 0.999) -> np.ndarray:
+    """Nichol & Dhariwal (2021): alpha_bar_t = f(t) / f(0), f(t) = cos^2((t/T + s) / (1 + s) * pi/2),
+    and beta_t = 1 - alpha_bar_t / alpha_bar_{t-1}, clipped to max_beta (f(T) = 0 would give 1)."""
+    t = np.arange(num_timesteps + 1) / num_timesteps  # t/T for t = 0..T
+    f = np.cos((t + s) / (1 + s) * np.pi / 2) ** 2
+    return np.minimum(1.0 - f[1:] / f[:-1], max_beta)
+
+
+class Diffuser:
+    """The forward process q and the reverse steps of a diffusion model with T = num_timesteps.
+
+    ``betas``, ``alphas = 1 - betas`` and ``alpha_bars = cumprod(alphas)`` are (T,) float64 arrays
+    indexed by t - 1, as in the book. ``schedule`` is ``'linear'`` (the book's, from beta_start to
+    beta_end) or ``'cosine'`` (Nichol & Dhariwal; beta_start and beta_end are then unused).
+    ``data_range`` is the interval the model sees images in: the book's (0, 1) or (-1, 1).
+    """
+
+    def __init__(
+        self,
+        num_timesteps: int = 1000,
+        beta_start: float = 1e-4,
+        beta_end: float = 0.02,
+        schedule: str = "linear",
+        data_range: tuple[float, float] = (0.0, 1.0),
+    ):
+        if not isinstance(num_timesteps, int | np.integer) or num_timesteps < 1:
+            raise ValueError(f"num_timesteps must be a positive integer, got {num_timesteps!r}")
+        if schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+        low, high = data_range
+        if not low < high:
+            raise ValueError(f"data_range must be (low, high) with low < high, got {data_range}")
+        self.num_timesteps = int(num_timesteps)
+        self.schedule = schedule
+        self.data_range = (float(low), float(high))
+        if schedule == "linear":
+            self.betas = linear_betas(self.num_timesteps, beta_start, beta_end)  # (T,)
+        else:
+            self.betas = cosine_betas(self.num_timesteps)
+        self.alphas = 1.0 - self.betas  # (T,)
+        self.alpha_bars = np.cumprod(self.alphas)  # (T,)
+        # alpha_bar_t for t = 0..T: index t directly, and alpha_bar_0 = 1 (the book's wrap fixed)
+        self._alpha_bars_from_0 = np.concatenate(([1.0], self.alpha_bars))  # (T + 1,)
+
+    # -- timesteps and schedule values ------------------------------------------------------------
+
+    def check_t(self, t, low: int = 1) -> np.ndarray:
+        """``t`` as int64, after checking that every value is an integer in low..T."""
+        t_arr = np.asarray(t)
+        if t_arr.dtype.kind not in "iu" or t_arr.size == 0:
+            raise ValueError(f"t must be integer timesteps, got {t!r}")
+        if t_arr.min() < low or t_arr.max() > self.num_timesteps:
+            raise ValueError(
+                f"t must lie in {low}..{self.num_timesteps} (1-based, as in the book), "
+                f"got values from {t_arr.min()} to {t_arr.max()}"
+            )
+        return t_arr.astype(np.int64)
+
+    def alpha_bar(self, t) -> np.ndarray:
+        """alpha_bar_t for t in 0..T (alpha_bar_0 = 1: nothing added yet)."""
+        return self._alpha_bars_from_0[self.check_t(t, low=0)]
+
+    def _batch_t(self, t, B: int) -> np.ndarray:
+        """t (one int, or one per row) as (B,) int64."""
+        t = self.check_t(t)
+        if t.ndim == 0 or t.shape == (B,):
+            return np.broadcast_to(t, (B,))
+        raise ValueError(f"t must be one int or one per row of x ({B}), got shape {t.shape}")
+
+    def timesteps(self, steps: int | None = None) -> np.ndarray:
+        """The decreasing timesteps a sampler visits: all of T..1, or ``steps`` of them evenly
+        spread from T down to 1 (DDIM's sub-sequence tau; distinct since the spacing is >= 1)."""
+        T = self.num_timesteps
+        steps = T if steps is None else steps
+        if not isinstance(steps, int | np.integer) or not 1 <= steps <= T:
+            raise ValueError(f"steps must be an integer in 1..{T}, got {steps!r}")
+        return np.floor(np.linspace(T, 1, steps) + 0.5).astype(np.int64)  # (steps,)
+
+    # -- data scaling -----------------------------------------------------------------------------
+
+    def to_model(self, images: np.ndarray) -> np.ndarray:
+        """Images in [0, 1] to the model's data_range: low + (high - low) * images."""
+        low, high = self.data_range
+        return low + (high - low) * np.asarray(images)
+
+    def to_images(self, x: np.ndarray) -> np.ndarray:
+        """Samples in the model's data_range back to images in [0, 1] (clipped)."""
+        low, high = self.data_range
+        return np.clip((np.asarray(x) - low) / (high - low), 0.0, 1.0)
+
+    # -- the forward process q --------------------------------------------------------------------
+
+    def add_noise(self, x_0: np.ndarray, t, rng=None) -> tuple[np.ndarray, np.ndarray]:
+        """Sample q(x_t | x_0) = N(sqrt(alpha_bar_t) x_0, (1 - alpha_bar_t) I) in closed form.
+
+        ``t`` is an int or (N,) ints in 1..T, one per row of x_0 (N, ...). Returns (x_t, noise).
+        """
+        x_0 = _float_array(x_0, "x_0")
+        alpha_bar = _per_row(self.alpha_bar(self.check_t(t)), x_0)  # (N, 1, ..., 1) or ()
+        noise = as_rng(rng).standard_normal(x_0.shape, dtype=x_0.dtype)
+        x_t = np.sqrt(alpha_bar) * x_0 + np.sqrt(1.0 - alpha_bar) * noise
+        return x_t.astype(x_0.dtype, copy=False), noise
+
+    def add_noise_step(self, x_prev: np.ndarray, t, rng=None) -> np.ndarray:
+        """One forward step q(x_t | x_{t-1}) = N(sqrt(1 - beta_t) x_{t-1}, beta_t I)."""
+        x_prev = _float_array(x_prev, "x_prev")
+        beta = _per_row(self.betas[self.check_t(t) - 1], x_prev)
+        noise = as_rng(rng).standard_normal(x_prev.shape, dtype=x_prev.dtype)
+        x_t = np.sqrt(1.0 - beta) * x_prev + np.sqrt(beta) * noise
+        return x_t.astype(x_prev.dtype, copy=False)
+
+    # -- the reverse process ----------------------------------------------------------------------
+
+    def ddpm_coefficients(self, t) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The book's reverse step written as x_{t-1} = c_x x_t + c_eps eps + sigma z:
+
+        mu = (x_t - (1 - alpha_t) / sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_t),
+        sigma^2 = (1 - alpha_t) (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t),  0 at t = 1.
+        """
+        t = self.check_t(t)
+        alpha = self.alphas[t - 1]
+        alpha_bar, alpha_bar_prev = self.alpha_bar(t), self.alpha_bar(t - 1)
+        c_x = 1.0 / np.sqrt(alpha)
+        c_eps = -(1.0 - alpha) / (np.sqrt(1.0 - alpha_bar) * np.sqrt(alpha))
+        sigma = np.sqrt((1.0 - alpha) * (1.0 - alpha_bar_prev) / (1.0 - alpha_bar))
+        return c_x, c_eps, sigma
+
+    def ddim_coefficients(self, t, t_prev, eta: float = 0.0):
+        """DDIM (Song et al. 2021, eq. 12) from t to t_prev < t as c_x x_t + c_eps eps + sigma z:
+
+        x_prev = sqrt(alpha_bar_prev) x0_hat + sqrt(1 - alpha_bar_prev - sigma^2) eps + sigma z,
+        x0_hat = (x_t - sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_bar_t),
+        sigma = eta sqrt((1 - alpha_bar_prev) / (1 - alpha_bar_t)) sqrt(1 - alpha_bar_t / alpha_bar_prev).
+
+        eta = 0 is deterministic; eta = 1 with t_prev = t - 1 is DDPM's step.
+        """
+        if not 0.0 <= eta <= 1.0:
+            raise ValueError(f"eta must lie in [0, 1], got {eta}")
+        t, t_prev = self.check_t(t), self.check_t(t_prev, low=0)
+        if np.any(t_prev >= t):
+            raise ValueError(f"t_prev must be smaller than t, got t={t}, t_prev={t_prev}")
+        alpha_bar, alpha_bar_prev = self.alpha_bar(t), self.alpha_bar(t_prev)
+        sigma = eta * np.sqrt((1.0 - alpha_bar_prev) / (1.0 - alpha_bar))
+        sigma = sigma * np.sqrt(1.0 - alpha_bar / alpha_bar_prev)
+        c_x = np.sqrt(alpha_bar_prev / alpha_bar)
+        c_eps = np.sqrt(np.maximum(1.0 - alpha_bar_prev - sigma**2, 0.0))
+        c_eps = c_eps - np.sqrt(alpha_bar_prev * (1.0 - alpha_bar) / alpha_bar)
+        return c_x, c_eps, sigma
+
+    def predict_noise(self, model, x, t, labels=None, gamma=None) -> np.ndarray:
+        """eps from the model, with classifier-free guidance when ``gamma`` is a number.
+
+        labels None: unconditional, ``model(x, t)``. ``gamma`` None: conditional without guidance,
+        ``model(x, t, labels)``. Otherwise ONE call on 2B rows, the second half labelled
+        NULL_LABEL, and eps = eps_uncond + gamma (eps_cond - eps_uncond).
+        """
+        x = _float_array(x, "x")
+        B = len(x)
+        t = self._batch_t(t, B)  # (B,)
+        if labels is None:
+            return _call(model, x, t)
+        labels = _check_labels(labels, B)
+        if gamma is None:
+            return _call(model, x, t, labels)
+        x2 = np.concatenate([x, x])  # (2B, ...)
+        labels2 = np.concatenate([labels, np.full(B, NULL_LABEL, dtype=np.int64)])
+        eps2 = _call(model, x2, np.concatenate([t, t]), labels2)
+        eps_cond, eps_uncond = eps2[:B], eps2[B:]
+        return eps_uncond + gamma * (eps_cond - eps_uncond)
+
+    def step(self, x, eps, coefficients, rng=None) -> np.ndarray:
+        """x_prev = c_x x + c_eps eps + sigma z for one batch (the fused kernel); z is drawn only
+        where some sigma > 0."""
+        x, eps = _float_array(x, "x"), np.asarray(eps)
+        if eps.shape != x.shape:
+            raise ValueError(f"eps must have x's shape {x.shape}, got {eps.shape}")
+        B = len(x)
+        c_x, c_eps, sigma = (np.broadcast_to(c, (B,)).astype(np.float64) for c in coefficients)
+        flat = x.reshape(B, -1)  # (B, D)
+        noise = None
+        if np.any(sigma > 0):
+            noise = as_rng(rng).standard_normal(flat.shape, dtype=x.dtype)  # (B, D)
+        eps = np.ascontiguousarray(eps, dtype=x.dtype).reshape(B, -1)
+        return reverse_step(np.ascontiguousarray(flat), eps, noise, c_x, c_eps, sigma).reshape(
+            x.shape
+        )
+
+    def denoise(self, model, x, t, labels=None, gamma=3.0, rng=None) -> np.ndarray:
+        """One DDPM reverse step x_t -> x_{t-1} with the book's mean and variance (no noise at
+        t = 1). Guidance as in :meth:`predict_noise` (gamma=None: plain conditional)."""
+        eps = self.predict_noise(model, x, t, labels, gamma)
+        return self.step(x, eps, self.ddpm_coefficients(t), rng)
+
+    def denoise_ddim(self, model, x, t, t_prev, labels=None, gamma=3.0, eta=0.0, rng=None):
+        """One DDIM step x_t -> x_{t_prev} (Song et al. 2021, eq. 12)."""
+        eps = self.predict_noise(model, x, t, labels, gamma)
+        return self.step(x, eps, self.ddim_coefficients(t, t_prev, eta), rng)
+
+    def sample(
+        self,
+        model,
+        x_shape=(20, 1, 28, 28),
+        labels=None,
+        gamma=3.0,
+        sampler: str = "ddpm",
+        steps: int | None = None,
+        eta: float = 0.0,
+        rng=None,
+        callback=None,
+        progress: bool = True,
+        dtype=np.float32,
+    ) -> np.ndarray:
+        """Draw x_T ~ N(0, I) of ``x_shape`` and run the reverse process down to x_0.
+
+        ``sampler``: 'ddpm' (all T steps, the book) or 'ddim' (``steps`` timesteps, default T, and
+        ``eta``). ``labels`` (B,): conditional sampling, guided with ``gamma`` (None: no guidance);
+        the book's random labels are ``labels=rng.integers(0, 10, B)``. ``rng``: a Generator or a
+        seed. ``callback(t, x)`` is called after every step with the x_t just reached (t = 0 last).
+        Returns x_0 in the model's data_range (see :meth:`to_images`).
+        """
+        if sampler not in SAMPLERS:
+            raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+        if sampler == "ddpm" and steps not in (None, self.num_timesteps):
+            raise ValueError(
+                f"DDPM visits all {self.num_timesteps} steps, got steps={steps}; "
+                "use sampler='ddim' (eta=1 is DDPM-like) for fewer"
+            )
+        rng = as_rng(rng)
+        ts = self.timesteps(steps)  # (S,) decreasing
+        ts_prev = np.append(ts[1:], 0)  # (S,)
+        x = rng.standard_normal(tuple(x_shape), dtype=dtype)  # x_T
+        bar = tqdm(zip(ts, ts_prev, strict=True), total=len(ts), desc=sampler, disable=not progress)
+        with _evaluating(model):
+            for t, t_prev in bar:
+                if sampler == "ddpm":
+                    x = self.denoise(model, x, t, labels, gamma, rng)
+                else:
+                    x = self.denoise_ddim(model, x, t, t_prev, labels, gamma, eta, rng)
+                if callback is not None:
+                    callback(int(t_prev), x)
+        return x
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def _float_array(x, name: str) -> np.ndarray:
+    x = np.asarray(x)
+    if x.dtype.kind != "f" or x.ndim == 0:
+        raise ValueError(
+            f"{name} must be a float array with a batch axis (scale images to floats first), "
+            f"got dtype {x.dtype} and shape {x.shape}"
+        )
+    return x
+
+
+def _per_row(values: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Schedule values for t (scalar or (N,)) shaped to broadcast over x (N, ...)."""
+    if values.ndim == 0:
+        return values
+    if values.shape != (len(x),):
+        raise ValueError(
+            f"t must be one int or one per row of x ({len(x)}), got shape {values.shape}"
+        )
+    return values.reshape(-1, *([1] * (x.ndim - 1)))  # (N, 1, ..., 1)
+
+
+def _check_labels(labels, B: int) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu" or labels.shape != (B,):
+        raise ValueError(
+            f"labels must be ({B},) integers (one per sample), got dtype {labels.dtype} "
+            f"and shape {labels.shape}"
+        )
+    if labels.min() < NULL_LABEL:
+        raise ValueError(f"labels must be >= 0 (or NULL_LABEL = -1 for none), got {labels.min()}")
+    return labels.astype(np.int64)
+
+
+def _call(model, x, t, labels=None) -> np.ndarray:
+    """eps = model(x, t[, labels]) as an ndarray with x's shape and dtype; refuses NaN or inf."""
+    y = model(x, t) if labels is None else model(x, t, labels)
+    eps = _ndarray(y)
+    if eps.shape != x.shape:
+        raise ValueError(f"the model must return eps of x's shape {x.shape}, got {eps.shape}")
+    if not np.all(np.isfinite(eps)):
+        raise ValueError(f"the model returned NaN or inf at t={t[0]}")
+    return eps.astype(x.dtype, copy=False)
+
+
+@contextmanager
+def _evaluating(model):
+    """Run a Module in eval mode (restoring its mode after); plain callables are left alone."""
+    training = getattr(model, "training", None)
+    if training is not None and hasattr(model, "eval"):
+        model.eval()
+    try:
+        yield
+    finally:
+        if training and hasattr(model, "train"):
+            model.train()
+
+
+def drop_labels(labels, p: float = 0.1, rng=None, per: str = "example") -> np.ndarray:
+    """Labels for classifier-free guidance training: a copy with some set to NULL_LABEL.
+
+    per='example' (the paper, Ho & Salimans 2022): each label is dropped independently with
+    probability p. per='batch' (the book): with probability p the whole batch is unlabelled.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"p must lie in [0, 1], got {p}")
+    labels = np.array(labels, dtype=np.int64)  # a copy
+    rng = as_rng(rng)
+    if per == "example":
+        labels[rng.random(labels.shape) < p] = NULL_LABEL
+    elif per == "batch":
+        if rng.random() < p:
+            labels[...] = NULL_LABEL
+    else:
+        raise ValueError(f"per must be 'example' or 'batch', got {per!r}")
+    return labels
+
+
+class EMA:
+    """An exponential moving average of weights: shadow <- decay shadow + (1 - decay) param.
+
+    ``params`` is a mapping name -> array (or anything with a ``.data`` array, like a Parameter),
+    or a Module (its ``named_parameters()``). Sample with the averages via :meth:`applied_to`.
+    """
+
+    def __init__(self, params, decay: float = 0.999):
+        if not 0.0 <= decay < 1.0:
+            raise ValueError(f"decay must lie in [0, 1), got {decay}")
+        self.decay = decay
+        self.shadow = {name: a.copy() for name, a in _arrays(params).items()}
+
+    def update(self, params) -> None:
+        arrays = _arrays(params)
+        if arrays.keys() != self.shadow.keys():
+            raise ValueError("EMA.update: the parameter names differ from those it was built with")
+        for name, a in arrays.items():
+            self.shadow[name] += (1.0 - self.decay) * (a - self.shadow[name])
+
+    def state_dict(self) -> dict:
+        return {name: a.copy() for name, a in self.shadow.items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.keys() != self.shadow.keys():
+            raise ValueError("EMA.load_state_dict: the names differ from the EMA's parameters")
+        self.shadow = {
+            name: np.array(a, dtype=self.shadow[name].dtype) for name, a in state.items()
+        }
+
+    def copy_to(self, params) -> None:
+        """Write the averages into ``params`` in place."""
+        for name, a in _arrays(params).items():
+            a[...] = self.shadow[name]
+
+    @contextmanager
+    def applied_to(self, params):
+        """Temporarily swap the averages into ``params`` (e.g. to sample), then restore them."""
+        backup = {name: a.copy() for name, a in _arrays(params).items()}
+        self.copy_to(params)
+        try:
+            yield
+        finally:
+            for name, a in _arrays(params).items():
+                a[...] = backup[name]
+
+
+def _arrays(params) -> dict:
+    """name -> the underlying ndarray (a view, so in-place writes reach the parameter)."""
+    if hasattr(params, "named_parameters"):
+        params = dict(params.named_parameters())
+    return {name: _ndarray(p) for name, p in params.items()}
+
+
+def _ndarray(a) -> np.ndarray:
+    """An ndarray as is; a scratch Tensor or Parameter as its ``.data`` ndarray (not a copy)."""
+    return a if isinstance(a, np.ndarray) else np.asarray(getattr(a, "data", a))
