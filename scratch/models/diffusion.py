@@ -20,6 +20,7 @@ from contextlib import contextmanager
 import numpy as np
 from tqdm import tqdm
 
+from scratch.autograd import no_grad
 from scratch.kernels.sampler import reverse_step
 
 NULL_LABEL = -1
@@ -279,14 +280,13 @@ class Diffuser:
         ts_prev = np.append(ts[1:], 0)  # (S,)
         x = rng.standard_normal(tuple(x_shape), dtype=dtype)  # x_T
         bar = tqdm(zip(ts, ts_prev, strict=True), total=len(ts), desc=sampler, disable=not progress)
-        with _evaluating(model):
-            for t, t_prev in bar:
-                if sampler == "ddpm":
-                    x = self.denoise(model, x, t, labels, gamma, rng)
-                else:
-                    x = self.denoise_ddim(model, x, t, t_prev, labels, gamma, eta, rng)
-                if callback is not None:
-                    callback(int(t_prev), x)
+        for t, t_prev in bar:
+            if sampler == "ddpm":
+                x = self.denoise(model, x, t, labels, gamma, rng)
+            else:
+                x = self.denoise_ddim(model, x, t, t_prev, labels, gamma, eta, rng)
+            if callback is not None:
+                callback(int(t_prev), x)
         return x
 
 
@@ -327,8 +327,10 @@ def _check_labels(labels, B: int) -> np.ndarray:
 
 
 def _call(model, x, t, labels=None) -> np.ndarray:
-    """eps = model(x, t[, labels]) as an ndarray with x's shape and dtype; refuses NaN or inf."""
-    y = model(x, t) if labels is None else model(x, t, labels)
+    """eps = model(x, t[, labels]) as an ndarray with x's shape and dtype; refuses NaN or inf.
+    As in the book's denoise, a Module runs in eval mode and without a graph."""
+    with _evaluating(model):
+        y = model(x, t) if labels is None else model(x, t, labels)
     eps = _ndarray(y)
     if eps.shape != x.shape:
         raise ValueError(f"the model must return eps of x's shape {x.shape}, got {eps.shape}")
@@ -339,12 +341,14 @@ def _call(model, x, t, labels=None) -> np.ndarray:
 
 @contextmanager
 def _evaluating(model):
-    """Run a Module in eval mode (restoring its mode after); plain callables are left alone."""
+    """Run the model without recording a graph, and a Module in eval mode (its mode is restored
+    after); a plain callable is only called."""
     training = getattr(model, "training", None)
     if training is not None and hasattr(model, "eval"):
         model.eval()
     try:
-        yield
+        with no_grad():
+            yield
     finally:
         if training and hasattr(model, "train"):
             model.train()
