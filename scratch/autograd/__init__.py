@@ -2,6 +2,7 @@
 
 from . import ops
 from .function import Function, sum_to
+from .gradcheck import GradcheckError, gradcheck
 from .ops import (
     broadcast_to,
     concat,
@@ -21,12 +22,14 @@ from .tensor import Config, Tensor, as_array, no_grad
 __all__ = [
     "Config",
     "Function",
+    "GradcheckError",
     "Tensor",
     "as_array",
     "broadcast_to",
     "concat",
     "exp",
     "getitem",
+    "gradcheck",
     "log",
     "matmul",
     "max",
