@@ -6,6 +6,7 @@ import sys
 # command -> (module in scratch.steps, what it does)
 COMMANDS = {
     "demo": ("demo", "every step in quick mode: figures and summary.json (the main job)"),
+    "noise": ("step09_noise", "step 9: forward noising of flower.png; closed form vs sequential"),
 }
 
 

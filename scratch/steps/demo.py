@@ -6,7 +6,9 @@ import time
 from ._common import make_parser, parse, write_json
 
 # the book's road, in order; each module's main(argv) returns a dict of its key results
-STEPS = []
+STEPS = [
+    "step09_noise",
+]
 
 
 def main(argv=None) -> dict:
