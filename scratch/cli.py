@@ -6,6 +6,10 @@ import sys
 # command -> (module in scratch.steps, what it does)
 COMMANDS = {
     "demo": ("demo", "every step in quick mode: figures and summary.json (the main job)"),
+    "regression": (
+        "step06_regression",
+        "step 6: linear regression and a sin fit by autograd + SGD",
+    ),
     "noise": ("step09_noise", "step 9: forward noising of flower.png; closed form vs sequential"),
 }
 

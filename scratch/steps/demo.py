@@ -7,6 +7,7 @@ from ._common import make_parser, parse, write_json
 
 # the book's road, in order; each module's main(argv) returns a dict of its key results
 STEPS = [
+    "step06_regression",
     "step09_noise",
 ]
 
