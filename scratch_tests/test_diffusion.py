@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scratch.models.diffusion import EMA, NULL_LABEL, Diffuser, drop_labels
+from scratch.models.diffusion import EMA, NULL_LABEL, Diffuser, drop_labels, pos_encoding
 
 
 @pytest.fixture(scope="module")
@@ -377,3 +377,14 @@ def test_ema_follows_the_formula_and_swaps_back():
 def test_bad_input_is_a_clear_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call(Diffuser(num_timesteps=10))
+
+
+def test_pos_encoding_is_the_books():
+    """v[i] = sin(t / 10000^(i/D)) for even i, cos(t / 10000^(i/D)) for odd i, row by row."""
+    t, D = np.array([1, 500, 1000, 500]), 10
+    want = np.array(
+        [[(np.sin if i % 2 == 0 else np.cos)(s / 10000 ** (i / D)) for i in range(D)] for s in t]
+    )
+    got = pos_encoding(t, D)
+    assert got.shape == (4, D) and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)

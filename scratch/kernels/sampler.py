@@ -8,7 +8,7 @@ batch's size. The coefficients are float64; the result has ``x``'s dtype.
 
 import numpy as np
 
-from ._jit import njit, prange
+from ._jit import njit
 
 
 def reverse_step_numpy(x, eps, noise, c_x, c_eps, sigma):
@@ -23,15 +23,19 @@ def reverse_step_numpy(x, eps, noise, c_x, c_eps, sigma):
     return x_prev.astype(x.dtype, copy=False)
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def reverse_step(x, eps, noise, c_x, c_eps, sigma):
-    """The fused Numba twin of :func:`reverse_step_numpy` (same signature, same result)."""
+    """The fused Numba twin of :func:`reverse_step_numpy` (same signature, same result).
+
+    Single-threaded on purpose: one step is a few microseconds of memory traffic, and a thread
+    pool here would fight the BLAS threads of the model call that precedes every step."""
     B, D = x.shape
     x_prev = np.empty_like(x)
-    for b in prange(B):
-        for i in range(D):
-            v = c_x[b] * x[b, i] + c_eps[b] * eps[b, i]
-            if noise is not None:
-                v += sigma[b] * noise[b, i]
-            x_prev[b, i] = v
+    for b in range(B):
+        if noise is None:
+            for i in range(D):
+                x_prev[b, i] = c_x[b] * x[b, i] + c_eps[b] * eps[b, i]
+        else:
+            for i in range(D):
+                x_prev[b, i] = c_x[b] * x[b, i] + c_eps[b] * eps[b, i] + sigma[b] * noise[b, i]
     return x_prev

@@ -56,6 +56,17 @@ def cosine_betas(num_timesteps: int, s: float = 0.008, max_beta: float = 0.999) 
     return np.minimum(1.0 - f[1:] / f[:-1], max_beta)
 
 
+def pos_encoding(timesteps, output_dim: int) -> np.ndarray:
+    """The book's sinusoidal embedding of timesteps (N,) -> (N, D) float32, with
+    v[:, i] = sin(t / 10000^(i/D)) for even i and cos(t / 10000^(i/D)) for odd i."""
+    t, rows = np.unique(np.asarray(timesteps).ravel(), return_inverse=True)  # each t once
+    angle = t[:, None] / 10000.0 ** (np.arange(output_dim) / output_dim)  # (U, D)
+    v = np.empty(angle.shape, dtype=np.float32)
+    v[:, 0::2] = np.sin(angle[:, 0::2])
+    v[:, 1::2] = np.cos(angle[:, 1::2])
+    return v[rows]  # (N, D)
+
+
 class Diffuser:
     """The forward process q and the reverse steps of a diffusion model with T = num_timesteps.
 
