@@ -195,3 +195,16 @@ def test_multi_output_function_with_an_unused_output():
     a, b = Split()(x)
     (a * 3).sum().backward()  # b is never used: its gradient is zero
     np.testing.assert_allclose(x.grad, [3.0, 3.0, 0.0])
+
+
+def test_leaf_gradients_never_alias_each_other():
+    a, b = leaf(1.0, 2.0), leaf(3.0, 4.0)
+    c = leaf(5.0, 6.0)
+    (a + b + c.reshape(2)).sum().backward()  # a, b and c would all get the same upstream array
+    a.grad *= 10  # in place, as a user (or gradient clipping) may do
+    np.testing.assert_array_equal(b.grad, [1.0, 1.0])
+    np.testing.assert_array_equal(c.grad, [1.0, 1.0])
+    s = leaf(1.0, 2.0)
+    s.sum().backward()  # the backward of sum is a read-only broadcast view
+    s.grad += 1
+    np.testing.assert_array_equal(s.grad, [2.0, 2.0])

@@ -111,17 +111,25 @@ class Tensor:
                 )
             grad = np.ones_like(self.data)
         else:
-            grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, self.data.dtype)
+            grad = np.array(grad.data if isinstance(grad, Tensor) else grad, self.data.dtype)
             if grad.shape != self.data.shape:
                 raise ValueError(f"grad has shape {grad.shape}, expected {self.data.shape}")
         if self.creator is None:
-            _accumulate(self, grad)
+            _accumulate(self, grad, set())
             return
         run_backward(self.creator, self.index, grad, retain_graph)
 
 
-def _accumulate(leaf: Tensor, g: np.ndarray) -> None:
-    leaf.grad = g if leaf.grad is None else leaf.grad + g
+def _accumulate(leaf: Tensor, g: np.ndarray, given: set) -> None:
+    """leaf.grad += g. A leaf's grad never aliases another array: a view, a read-only broadcast
+    or an array already handed to another leaf (``given``: their ids) is copied first."""
+    if leaf.grad is not None:
+        leaf.grad = leaf.grad + g
+        return
+    if g.base is not None or not g.flags.writeable or id(g) in given:
+        g = g.copy()
+    given.add(id(g))
+    leaf.grad = g
 
 
 def topological_order(root) -> list:
@@ -153,6 +161,7 @@ def run_backward(root, index: int, grad: np.ndarray, retain_graph: bool) -> None
     order = topological_order(root)
     grads = {root: [None] * root.n_outputs}  # Function -> gradients of its outputs
     grads[root][index] = grad
+    given = set()  # ids of the arrays handed to leaves as their .grad
     for f in reversed(order):
         gys = grads.pop(f, None)
         if gys is None:  # nothing flows here (an input's gradient was None)
@@ -160,7 +169,7 @@ def run_backward(root, index: int, grad: np.ndarray, retain_graph: bool) -> None
         for x, gx in f.input_grads(gys):
             c = x.creator
             if c is None:
-                _accumulate(x, gx)
+                _accumulate(x, gx, given)
             else:
                 slot = grads.get(c)
                 if slot is None:
