@@ -6,6 +6,11 @@ import sys
 # command -> (module in scratch.steps, what it does)
 COMMANDS = {
     "demo": ("demo", "every step in quick mode: figures and summary.json (the main job)"),
+    "normal": ("step01_normal", "step 1: the normal distribution; central limit theorem"),
+    "mle": ("step02_mle", "step 2: maximum-likelihood normal fitted to height.txt"),
+    "mvn": ("step03_mvn", "step 3: multivariate normal fitted to height_weight.txt"),
+    "gmm": ("step04_gmm", "step 4: samples and density of a Gaussian mixture"),
+    "em": ("step05_em", "step 5: a Gaussian mixture fitted to Old Faithful by EM"),
     "regression": (
         "step06_regression",
         "step 6: linear regression and a sin fit by autograd + SGD",

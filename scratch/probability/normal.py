@@ -80,7 +80,8 @@ class Normal:
         """(n,) draws mu + sigma z, z ~ N(0, 1)."""
         return self.mu + self.sigma * np.random.default_rng(rng).standard_normal(n)
 
-    def fit(self, x) -> "Normal":
+    @classmethod
+    def fit(cls, x) -> "Normal":
         """Maximum likelihood: mu = mean(x), sigma^2 = mean((x - mu)^2).
 
         ddof=0, not the unbiased N - 1: the likelihood is maximised by dividing by N."""
@@ -91,8 +92,7 @@ class Normal:
         sigma = np.sqrt(np.mean((x - mu) ** 2))
         if sigma == 0:
             raise ValueError("Normal.fit: expected samples that are not all equal (sigma = 0)")
-        self.mu, self.sigma = float(mu), float(sigma)
-        return self
+        return cls(mu, sigma)
 
 
 class MultivariateNormal:
@@ -137,7 +137,8 @@ class MultivariateNormal:
         z = np.random.default_rng(rng).standard_normal((n, self.dim))  # (n, D)
         return self.mu + z @ self.chol.T
 
-    def fit(self, X) -> "MultivariateNormal":
+    @classmethod
+    def fit(cls, X) -> "MultivariateNormal":
         """Maximum likelihood: mu = mean of the rows, Sigma = (X - mu)^T (X - mu) / N.
 
         ddof=0 (``np.cov`` divides by N - 1 by default): dividing by N maximises the likelihood."""
@@ -148,5 +149,4 @@ class MultivariateNormal:
             )
         mu = X.mean(axis=0)
         diff = X - mu  # (N, D)
-        self.__init__(mu, diff.T @ diff / len(X))
-        return self
+        return cls(mu, diff.T @ diff / len(X))

@@ -7,6 +7,11 @@ from ._common import make_parser, parse, write_json
 
 # the book's road, in order; each module's main(argv) returns a dict of its key results
 STEPS = [
+    "step01_normal",
+    "step02_mle",
+    "step03_mvn",
+    "step04_gmm",
+    "step05_em",
     "step06_regression",
     "step09_noise",
 ]
