@@ -23,6 +23,41 @@ class Optimizer:
     def step(self) -> None:
         raise NotImplementedError
 
+    # ---- state, for checkpoints: flat name -> array, named as PyTorch's (state.<i>.<name>) ----
+    def param_state(self, i: int) -> dict[str, np.ndarray]:
+        """The state of parameter i (arrays to read and to copy into)."""
+        raise NotImplementedError
+
+    def set_param_state(self, i: int, name: str, value: np.ndarray) -> None:
+        self.param_state(i)[name][...] = value
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """{'state.<i>.<name>': array} for the i-th parameter, e.g. ``state.0.exp_avg``."""
+        return {
+            f"state.{i}.{name}": value
+            for i in range(len(self.params))
+            for name, value in self.param_state(i).items()
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a ``state_dict()``; a key that fits no parameter or a shape that differs
+        raises a ValueError listing them."""
+        problems = []
+        for key, value in state.items():
+            _, i, name = (key.split(".") + ["", ""])[:3]
+            if not (key.startswith("state.") and i.isdigit() and int(i) < len(self.params)):
+                problems.append(f"unexpected key {key}")
+                continue
+            own = self.param_state(int(i))
+            shape = np.shape(own[name]) if name in own else self.params[int(i)].shape
+            if name not in self.state_names or np.shape(value) != shape:
+                problems.append(f"{key} with shape {np.shape(value)}")
+        if problems:
+            raise ValueError(f"cannot load {type(self).__name__} state: " + "; ".join(problems))
+        for key, value in state.items():
+            _, i, name = key.split(".")
+            self.set_param_state(int(i), name, value)
+
 
 class SGD(Optimizer):
     """g <- g + wd p;  b <- momentum b + (1 - dampening) g (b = g at the first step);
@@ -36,6 +71,14 @@ class SGD(Optimizer):
             )
         self.momentum, self.dampening, self.weight_decay = momentum, dampening, weight_decay
         self.buffers = [None] * len(self.params)
+
+    state_names = ("momentum_buffer",)
+
+    def param_state(self, i: int) -> dict[str, np.ndarray]:
+        return {} if self.buffers[i] is None else {"momentum_buffer": self.buffers[i]}
+
+    def set_param_state(self, i: int, name: str, value: np.ndarray) -> None:
+        self.buffers[i] = np.array(value, dtype=self.params[i].dtype)
 
     def step(self) -> None:
         for i, p in enumerate(self.params):
@@ -99,6 +142,26 @@ class Adam(Optimizer):
         for p in self.params:
             groups.setdefault(p.data.dtype, []).append(p)
         self.groups = [_Flat(ps, dtype) for dtype, ps in groups.items()]
+        where = {id(p): (flat, j) for flat in self.groups for j, p in enumerate(flat.params)}
+        self.where = [where[id(p)] for p in self.params]  # parameter i -> (its group, its slot)
+
+    state_names = ("exp_avg", "exp_avg_sq", "step")
+
+    def param_state(self, i: int) -> dict[str, np.ndarray]:
+        flat, j = self.where[i]
+        s, shape = flat.slot(j), self.params[i].shape
+        return {
+            "exp_avg": flat.m[s].reshape(shape),
+            "exp_avg_sq": flat.v[s].reshape(shape),
+            "step": np.array(flat.steps[j], dtype=np.int64),
+        }
+
+    def set_param_state(self, i: int, name: str, value: np.ndarray) -> None:
+        if name == "step":
+            flat, j = self.where[i]
+            flat.steps[j] = int(value)
+        else:
+            super().set_param_state(i, name, value)
 
     def step(self) -> None:
         b1, b2 = self.betas

@@ -187,3 +187,47 @@ def test_adam_trains_a_small_regression():
         opt.step()
     assert loss.item() < 1e-4
     np.testing.assert_allclose([layer.weight.data[0, 0], layer.bias.data[0]], [3, -1], atol=0.02)
+
+
+@pytest.mark.parametrize(
+    "opt_cls, kw", [(Adam, dict(lr=0.05, weight_decay=0.01)), (SGD, dict(lr=0.05, momentum=0.9))]
+)
+def test_resume_from_a_checkpoint_equals_an_uninterrupted_run(tmp_path, opt_cls, kw):
+    from scratch.checkpoint import load_checkpoint, save_checkpoint
+
+    grads = gradient_sequence(8)
+    straight = run(opt_cls, make_params(np.float32), grads, **kw)
+
+    params = make_params(np.float32)
+    first = opt_cls(params, **kw)
+    for gs in grads[:4]:
+        for p, g in zip(params, gs, strict=True):
+            p.grad = g.astype(np.float32)
+        first.step()
+    model_state = {f"p{i}": p.data for i, p in enumerate(params)}
+    save_checkpoint(tmp_path / "c.npz", {**model_state, **first.state_dict()}, step=4)
+    state, meta = load_checkpoint(tmp_path / "c.npz")
+
+    params = make_params(np.float32, seed=5)  # a fresh start, then the checkpoint
+    for i, p in enumerate(params):
+        p.data[...] = state.pop(f"p{i}")
+    resumed = opt_cls(params, **kw)
+    resumed.load_state_dict(state)
+    for gs in grads[meta["step"] :]:
+        for p, g in zip(params, gs, strict=True):
+            p.grad = g.astype(np.float32)
+        resumed.step()
+    for a, b in zip(straight, params, strict=True):
+        np.testing.assert_array_equal(a, b.data)
+
+
+def test_optimizer_state_names_and_errors():
+    params = make_params()
+    opt = Adam(params)
+    assert sorted(opt.state_dict())[:3] == ["state.0.exp_avg", "state.0.exp_avg_sq", "state.0.step"]
+    with pytest.raises(ValueError, match=r"unexpected key state\.9\.exp_avg"):
+        opt.load_state_dict({"state.9.exp_avg": np.zeros(3)})
+    with pytest.raises(ValueError, match=r"state\.0\.exp_avg with shape \(2,\)"):
+        opt.load_state_dict({"state.0.exp_avg": np.zeros(2)})
+    with pytest.raises(ValueError, match=r"state\.1\.momentum"):
+        opt.load_state_dict({"state.1.momentum": np.zeros(4)})
