@@ -43,14 +43,24 @@ def _constant(y: np.ndarray) -> Tensor:
     return t
 
 
+_NUMBERS = (int, float)
+
+
 def _lift(value, inputs) -> Tensor:
     """A constant input as a Tensor; a python number takes the dtype of the first Tensor input
     (so ``x * 0.1`` stays float32 for float32 ``x`` and is exact for float64 ``x``)."""
-    if isinstance(value, int | float):
+    if isinstance(value, _NUMBERS):
         for x in inputs:
             if isinstance(x, Tensor):
                 return _constant(np.asarray(value, x.data.dtype))
     return Tensor(value)
+
+
+def _any_requires_grad(xs: list) -> bool:
+    for x in xs:  # a plain loop: cheaper than any() over a generator on the hot path
+        if x.requires_grad:
+            return True
+    return False
 
 
 class Function:
@@ -63,7 +73,7 @@ class Function:
     def __call__(self, *inputs):
         xs = [x if isinstance(x, Tensor) else _lift(x, inputs) for x in inputs]
         ys = self.forward(*[x.data for x in xs])
-        if Config.enable_grad and any(x.requires_grad for x in xs):
+        if Config.enable_grad and _any_requires_grad(xs):
             self.inputs = xs
             if type(ys) is not tuple:
                 return _output(ys, self, 0)
