@@ -147,6 +147,8 @@ def test_dtypes():
     assert Tensor(np.arange(3)).dtype == np.float32
     assert Tensor(np.ones(2)).dtype == np.float64
     assert Tensor(np.ones(2, np.float32)).dtype == np.float32
+    assert Tensor(np.float64(2.0)).dtype == np.float64  # a NumPy float scalar keeps its dtype
+    assert (Tensor(np.ones(2, np.float32)) * np.float64(2.0)).dtype == np.float64  # as NumPy 2
     x32, x64 = Tensor(np.ones(2, np.float32)), Tensor(np.ones(2))
     assert (x32 * 2.5 + 1).dtype == np.float32  # python numbers do not promote
     assert (x64 * 0.1).data[0] == 0.1  # and are exact in float64

@@ -43,13 +43,13 @@ def _constant(y: np.ndarray) -> Tensor:
     return t
 
 
-_NUMBERS = (int, float)
+_NUMBERS = (int, float, bool)
 
 
 def _lift(value, inputs) -> Tensor:
     """A constant input as a Tensor; a python number takes the dtype of the first Tensor input
     (so ``x * 0.1`` stays float32 for float32 ``x`` and is exact for float64 ``x``)."""
-    if isinstance(value, _NUMBERS):
+    if type(value) in _NUMBERS:  # exactly python's: a NumPy scalar keeps its own dtype
         for x in inputs:
             if isinstance(x, Tensor):
                 return _constant(np.asarray(value, x.data.dtype))

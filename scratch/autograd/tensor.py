@@ -26,10 +26,10 @@ class no_grad:
 
 
 def as_array(value) -> np.ndarray:
-    """``value`` as a float ndarray: floating ndarrays keep their dtype; python numbers, lists and
-    integer arrays become float32. Anything that is not a real number is refused."""
-    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-        return value
+    """``value`` as a float ndarray: floating ndarrays (and NumPy float scalars) keep their dtype;
+    python numbers, lists and integer arrays become float32. Anything else is refused."""
+    if isinstance(value, np.ndarray | np.floating) and value.dtype.kind == "f":
+        return np.asarray(value)
     array = np.asarray(value)
     if array.dtype.kind not in "biuf":
         raise ValueError(f"a Tensor holds real numbers, got an array of dtype {array.dtype}")
