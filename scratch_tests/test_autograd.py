@@ -183,6 +183,7 @@ def test_tensor_basics():
     assert "requires_grad=True" in repr(x)
     y = np.ones(3) * x  # an ndarray on the left defers to Tensor
     assert isinstance(y, Tensor)
+    assert np.asarray(x) is x.data and Tensor(x).data is x.data  # Tensor(tensor): the same data
 
 
 def test_multi_output_function_with_an_unused_output():

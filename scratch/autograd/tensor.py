@@ -26,11 +26,11 @@ class no_grad:
 
 
 def as_array(value) -> np.ndarray:
-    """``value`` as a float ndarray: floating ndarrays (and NumPy float scalars) keep their dtype;
+    """``value`` as a float ndarray: floating ndarrays, NumPy float scalars and Tensors keep their dtype;
     python numbers, lists and integer arrays become float32. Anything else is refused."""
-    if isinstance(value, np.ndarray | np.floating) and value.dtype.kind == "f":
-        return np.asarray(value)
     array = np.asarray(value)
+    if array.dtype.kind == "f" and hasattr(value, "dtype"):  # an ndarray, NumPy scalar or Tensor
+        return array
     if array.dtype.kind not in "biuf":
         raise ValueError(f"a Tensor holds real numbers, got an array of dtype {array.dtype}")
     return array.astype(np.float32)
@@ -76,6 +76,10 @@ class Tensor:
         body = np.array2string(self.data, prefix="Tensor(", precision=4)
         grad = ", requires_grad=True" if self.requires_grad else ""
         return f"Tensor({body}, dtype={self.data.dtype}{grad})"
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """``np.asarray(tensor)`` (and matplotlib) see the data."""
+        return self.data if dtype is None else self.data.astype(dtype)
 
     def numpy(self) -> np.ndarray:
         """The data (no copy)."""
