@@ -26,8 +26,8 @@ class no_grad:
 
 
 def as_array(value) -> np.ndarray:
-    """``value`` as a float ndarray: floating ndarrays, NumPy float scalars and Tensors keep their dtype;
-    python numbers, lists and integer arrays become float32. Anything else is refused."""
+    """``value`` as a float ndarray: floating ndarrays, NumPy float scalars and Tensors keep their
+    dtype; python numbers, lists and integer arrays become float32. Anything else is refused."""
     array = np.asarray(value)
     if array.dtype.kind == "f" and hasattr(value, "dtype"):  # an ndarray, NumPy scalar or Tensor
         return array
