@@ -1,0 +1,148 @@
+"""The convolution and resampling kernels: Numba equals its NumPy twin, and both equal the
+defining sums written as plain loops."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scratch.kernels import conv as K
+from scratch.kernels import resample as R
+
+geometry = st.tuples(
+    st.integers(1, 3),  # B
+    st.integers(1, 4),  # C
+    st.integers(1, 9),  # H
+    st.integers(1, 9),  # W
+    st.integers(1, 3),  # kh
+    st.integers(1, 3),  # kw
+    st.integers(1, 3),  # stride
+    st.integers(0, 2),  # pad
+).filter(lambda g: g[2] + 2 * g[7] >= g[4] and g[3] + 2 * g[7] >= g[5])
+
+
+def _direct_conv(x, W, b, stride, pad):
+    """y[b, o, p, q] = sum_{c, i, j} W[o, c, i, j] x_pad[b, c, p s + i, q s + j] + b[o]."""
+    B, C, H, Wd = x.shape
+    O, _, kh, kw = W.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    Ho, Wo = K.out_size(H, kh, stride, pad), K.out_size(Wd, kw, stride, pad)
+    y = np.empty((B, O, Ho, Wo))
+    for p in range(Ho):
+        for q in range(Wo):
+            patch = xp[:, :, p * stride : p * stride + kh, q * stride : q * stride + kw]
+            y[:, :, p, q] = np.einsum("bcij,ocij->bo", patch, W) + b
+    return y
+
+
+@given(g=geometry, seed=st.integers(0, 2**31), dtype=st.sampled_from([np.float32, np.float64]))
+def test_im2col_col2im_equal_numpy_twins(g, seed, dtype):
+    B, C, H, W, kh, kw, s, p = g
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((B, C, H, W)).astype(dtype)
+    cols = K.im2col(x, kh, kw, s, p)
+    np.testing.assert_array_equal(cols, K.im2col_numpy(x, kh, kw, s, p))
+    g_cols = rng.standard_normal(cols.shape).astype(dtype)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(
+        K.col2im(g_cols, x.shape, kh, kw, s, p),
+        K.col2im_numpy(g_cols, x.shape, kh, kw, s, p),
+        rtol=tol,
+        atol=tol,
+    )
+    # col2im is the adjoint of im2col: <im2col(x), g> = <x, col2im(g)>
+    lhs = float(np.sum(cols.astype(np.float64) * g_cols))
+    rhs = float(np.sum(x.astype(np.float64) * K.col2im(g_cols, x.shape, kh, kw, s, p)))
+    assert lhs == pytest.approx(rhs, rel=1e-4, abs=1e-4)
+
+
+@given(g=geometry, O=st.integers(1, 4), seed=st.integers(0, 2**31))
+def test_conv_forward_backward_match_direct_sum_and_twin(g, O, seed):
+    B, C, H, Wd, kh, kw, s, p = g
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((B, C, H, Wd))
+    W, b = rng.standard_normal((O, C, kh, kw)), rng.standard_normal(O)
+    y, cols = K.conv2d_forward(x, W, b, s, p)
+    y_np, cols_np = K.conv2d_forward_numpy(x, W, b, s, p)
+    np.testing.assert_allclose(y, _direct_conv(x, W, b, s, p), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(y_np, y, rtol=1e-12, atol=1e-12)
+    gy = rng.standard_normal(y.shape)
+    got = K.conv2d_backward(gy, cols, x.shape, W, s, p)
+    want = K.conv2d_backward_numpy(gy, cols_np, x.shape, W, s, p)
+    for a, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(a, w, rtol=1e-10, atol=1e-10)
+    # the gradients are those of L = sum(y gy): dL/db = sum gy, dL/dW by the direct sum's linearity
+    np.testing.assert_allclose(got[2], gy.sum(axis=(0, 2, 3)), rtol=1e-10)
+    E = np.zeros_like(W)
+    E[0, 0, 0, 0] = 1
+    dW00 = np.sum(_direct_conv(x, E, np.zeros(O), s, p) * gy)
+    np.testing.assert_allclose(got[1][0, 0, 0, 0], dW00, rtol=1e-9, atol=1e-9)
+    assert K.conv2d_backward(gy, cols, x.shape, W, s, p, need_dx=False)[0] is None
+
+
+@given(
+    shape=st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(2, 9), st.integers(2, 9)),
+    seed=st.integers(0, 2**31),
+    ties=st.booleans(),
+)
+def test_maxpool_equals_twin_and_window_max(shape, seed, ties):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(np.float32)
+    if ties:
+        x = np.round(x)  # many equal values: the first arg-max in row-major order wins
+    y, arg = R.maxpool2(x)
+    y_np, arg_np = R.maxpool2_numpy(x)
+    np.testing.assert_array_equal(y, y_np)
+    np.testing.assert_array_equal(arg, arg_np)
+    B, C, H, W = shape
+    for i in range(H // 2):
+        for j in range(W // 2):
+            np.testing.assert_array_equal(
+                y[:, :, i, j], x[:, :, 2 * i : 2 * i + 2, 2 * j : 2 * j + 2].max(axis=(2, 3))
+            )
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    gx = R.maxpool2_backward(gy, arg, x.shape)
+    np.testing.assert_array_equal(gx, R.maxpool2_backward_numpy(gy, arg, x.shape))
+    np.testing.assert_allclose(gx.sum(), gy.sum(), rtol=1e-4, atol=1e-4)
+
+
+@given(
+    shape=st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 8), st.integers(1, 8)),
+    seed=st.integers(0, 2**31),
+)
+def test_upsample_equals_twin_and_is_adjoint(shape, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape)
+    y = R.upsample2(x)
+    np.testing.assert_allclose(y, R.upsample2_numpy(x), rtol=1e-12, atol=1e-12)
+    gy = rng.standard_normal(y.shape)
+    gx = R.upsample2_backward(gy)
+    np.testing.assert_allclose(gx, R.upsample2_backward_numpy(gy), rtol=1e-12, atol=1e-12)
+    assert np.sum(y * gy) == pytest.approx(np.sum(x * gx), rel=1e-10, abs=1e-10)
+
+
+def test_upsample_matrix_known_weights():
+    # PyTorch's align_corners=False for n=3: out 0 clamps to pixel 0, out 1 = 0.75 x0 + 0.25 x1
+    A = R.upsample_matrix(3, np.float64)
+    np.testing.assert_allclose(
+        A,
+        [[1, 0, 0], [0.75, 0.25, 0], [0.25, 0.75, 0], [0, 0.75, 0.25], [0, 0.25, 0.75], [0, 0, 1]],
+    )
+
+
+def test_kernels_pure_python_bodies_agree():
+    """The bodies Numba compiles, run as Python (the NUMBA_DISABLE_JIT path)."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 2, 5, 4)).astype(np.float32)
+    for kernel, twin, args in (
+        (K.im2col, K.im2col_numpy, (3, 3, 2, 1)),
+        (R.maxpool2, R.maxpool2_numpy, ()),
+        (R.upsample2, R.upsample2_numpy, ()),
+    ):
+        got, want = getattr(kernel, "py_func", kernel)(x, *args), twin(x, *args)
+        for a, w in zip(
+            got if isinstance(got, tuple) else (got,),
+            want if isinstance(want, tuple) else (want,),
+            strict=True,
+        ):
+            np.testing.assert_allclose(a, w, rtol=1e-6, atol=1e-6)
