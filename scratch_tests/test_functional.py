@@ -206,3 +206,12 @@ def test_same_values_and_gradients_as_torch():
         ya.sum().backward()
         yb.sum().backward()
         np.testing.assert_allclose(a.grad, b.grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+def test_linear_mixed_dtypes_follow_numpy_promotion():
+    x = Tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    W, b = Tensor(np.ones((4, 3), np.float32), requires_grad=True), Tensor(np.ones(4))
+    y = F.linear(x, W, b)
+    assert y.dtype == np.float64
+    y.sum().backward()
+    assert x.grad.dtype == np.float32 and W.grad.dtype == np.float32

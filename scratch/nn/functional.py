@@ -166,9 +166,12 @@ class Linear(Function):
     def forward(self, x, W, b=None):
         self.x, self.W = x, W
         y = x @ W.T
-        if b is not None:
-            y += b
-        return y
+        if b is None:
+            return y
+        if b.dtype == y.dtype:
+            y += b  # in place: no second (N, out) array
+            return y
+        return y + b  # NumPy's promotion when b's dtype is wider
 
     def backward(self, gy):
         x, W = self.x, self.W
