@@ -15,6 +15,8 @@ COMMANDS = {
         "step06_regression",
         "step 6: linear regression and a sin fit by autograd + SGD",
     ),
+    "vae": ("step07_vae", "step 7: the VAE on MNIST: train | sample | eval (ELBO, IWAE)"),
+    "hvae": ("step08_hvae", "step 8: the hierarchical VAE on MNIST: train | sample | eval"),
     "noise": ("step09_noise", "step 9: forward noising of flower.png; closed form vs sequential"),
 }
 

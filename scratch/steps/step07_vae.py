@@ -1,0 +1,10 @@
+"""``scratch vae train|sample|eval``: step 7, the book's VAE on MNIST (Adam 3e-4, batch 32, 30
+epochs, hidden 200, latent 20); ``--likelihood bernoulli`` trains on binarised MNIST in nats."""
+
+from scratch.models.vae import VAE
+
+from ._latent import run
+
+
+def main(argv=None) -> dict:
+    return run(VAE, "vae", __doc__.split("\n")[0], lr=3e-4, hidden_dim=200, argv=argv)
