@@ -47,8 +47,8 @@ def _check_reduction(reduction: str) -> None:
 
 
 def _check_same_shape(name: str, x, t) -> None:
-    if x.shape != t.shape:
-        raise ValueError(f"{name}: input shape {x.shape} and target shape {t.shape} differ")
+    if np.shape(x) != np.shape(t):
+        raise ValueError(f"{name}: input shape {np.shape(x)} and target shape {np.shape(t)} differ")
 
 
 # ---- activations ---------------------------------------------------------------------------------
@@ -327,12 +327,12 @@ def binary_cross_entropy_with_logits(x, t, reduction: str = "mean"):
 def cross_entropy(x, t, reduction: str = "mean"):
     """Softmax cross-entropy of logits x (N, C) against integer class labels t (N,)."""
     _check_reduction(reduction)
-    t = np.asarray(t.data if isinstance(t, Tensor) else t)
-    if np.ndim(x.data if isinstance(x, Tensor) else x) != 2 or t.ndim != 1:
+    t, shape = np.asarray(t), np.shape(x)
+    if len(shape) != 2 or t.ndim != 1:
         raise ValueError(
-            f"cross_entropy expects logits (N, C) and labels (N,), got {x.shape}, {t.shape}"
+            f"cross_entropy expects logits (N, C) and labels (N,), got {shape}, {t.shape}"
         )
-    n, c = x.shape
+    n, c = shape
     if len(t) != n:
         raise ValueError(f"cross_entropy: {n} rows of logits but {len(t)} labels")
     if t.dtype.kind not in "iu" and not np.array_equal(t, t.astype(np.int64)):
