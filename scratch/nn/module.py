@@ -141,8 +141,10 @@ class Module:
         for prefix, m in self.named_modules():
             for name in list(m._buffers):
                 key = f"{prefix}.{name}" if prefix else name
-                if key in state:
+                if key in state and isinstance(m._buffers[name], np.ndarray):
                     m._buffers[name][...] = state[key]
+                elif key in state:  # e.g. a buffer still None
+                    setattr(m, name, np.array(state[key]))
         return missing, unexpected
 
     def __repr__(self) -> str:
