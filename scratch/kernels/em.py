@@ -14,7 +14,8 @@ The M-step needs only three sums per component, taken about a shift c_k (the cur
 Shifting keeps sxx_k / nk - (sx_k / nk)(sx_k / nk)^T from cancelling when the data sit far from 0.
 ``em_step`` fuses the E-step with these sums, so one EM iteration reads X once. The Numba kernels
 run over row chunks in parallel, each chunk with its own accumulators, summed at the end; the
-chunks are fixed by rows, so results do not depend on the number of threads.
+chunks are fixed by rows, so results do not depend on the number of threads. Within a chunk, rows
+are taken BLOCK at a time, transposed, so that every inner loop runs over rows and vectorises.
 """
 
 import numpy as np
@@ -22,7 +23,10 @@ import numpy as np
 from ._jit import njit, prange
 
 LOG_2PI = np.log(2 * np.pi)
-CHUNK = 2048  # rows per parallel chunk
+CHUNK = 4096  # rows per parallel chunk; fewer than PARALLEL_MIN chunks run on one thread
+PARALLEL_MIN = 4
+BLOCK = 128  # rows per vectorised block
+FAST = {"reassoc", "contract"}  # let sums over rows vectorise; no assumptions about inf or NaN
 
 
 # ---- NumPy twins: the readable version and the tests' oracle ---------------------------------
@@ -34,7 +38,7 @@ def log_resp_numpy(X, log_weights, means, prec_chols):
     Returns log_resp (N, K) = log q_nk and log_prob (N,) = log p(x_n)."""
     N, D = X.shape
     log_det = np.log(np.diagonal(prec_chols, axis1=1, axis2=2)).sum(axis=1)  # (K,)
-    y = np.einsum("nd,kde->nke", X, prec_chols) - np.einsum("kd,kde->ke", means, prec_chols)
+    y = np.einsum("nkd,kde->nke", X[:, None, :] - means, prec_chols)  # (N, K, D) whitened
     log_joint = log_weights + log_det - 0.5 * D * LOG_2PI - 0.5 * (y**2).sum(-1)  # (N, K)
     top = log_joint.max(axis=1, keepdims=True)  # (N, 1)
     log_prob = top[:, 0] + np.log(np.exp(log_joint - top).sum(axis=1))  # (N,) log-sum-exp
@@ -61,40 +65,6 @@ def em_step_numpy(X, log_weights, means, prec_chols, shift):
 # ---- Numba kernels: same signatures, same results ---------------------------------------------
 
 
-@njit(cache=True, error_model="numpy")
-def _log_joint_row(X, n, const, means, prec_chols, log_joint, y):
-    """log_joint[k] = log phi_k + log N(x_n; mu_k, Sigma_k) for every k; returns the max over k.
-
-    const (K,) holds log phi_k + log det P_k - D/2 log 2 pi; y (D,) is scratch space."""
-    K, D = means.shape
-    top = -np.inf
-    for k in range(K):
-        y[:] = 0.0
-        for i in range(D):  # y = (x - mu_k) P_k, P_k upper triangular
-            d = X[n, i] - means[k, i]
-            for j in range(i, D):
-                y[j] += d * prec_chols[k, i, j]
-        sq = 0.0
-        for j in range(D):
-            sq += y[j] * y[j]
-        log_joint[k] = const[k] - 0.5 * sq
-        top = max(top, log_joint[k])
-    return top
-
-
-@njit(cache=True, error_model="numpy")
-def _accumulate_row(X, n, k, q, shift, sx, sxx, d):
-    """sx[k] += q (x_n - c_k); upper triangle of sxx[k] += q (x_n - c_k)(x_n - c_k)^T."""
-    D = X.shape[1]
-    for i in range(D):
-        d[i] = X[n, i] - shift[k, i]
-    for i in range(D):
-        qd = q * d[i]
-        sx[k, i] += qd
-        for j in range(i, D):
-            sxx[k, i, j] += qd * d[j]
-
-
 @njit(cache=True)
 def _log_joint_const(log_weights, prec_chols):
     """(K,) log phi_k + sum_i log (P_k)_ii - D/2 log 2 pi."""
@@ -107,79 +77,190 @@ def _log_joint_const(log_weights, prec_chols):
     return const
 
 
+@njit(cache=True, fastmath=FAST, error_model="numpy")
+def _e_block(X, start, stop, const, means, prec_chols, xb, d, y, lj, qs, lse):
+    """E-step for rows start:stop (at most BLOCK). Fills xb (D, B) with the rows transposed,
+    lj (K, B) with log phi_k + log N(x_b; mu_k, Sigma_k), qs (K, B) with the responsibilities
+    exp(lj - lse) and lse (B,) with log p(x_b). d (D, B) and y (B,) are scratch space."""
+    B = stop - start
+    K, D = means.shape
+    for b in range(B):
+        for i in range(D):
+            xb[i, b] = X[start + b, i]
+    for k in range(K):
+        for i in range(D):
+            for b in range(B):
+                d[i, b] = xb[i, b] - means[k, i]
+        for b in range(B):
+            lj[k, b] = const[k]
+        for j in range(D):  # y_j = sum_{i <= j} (x - mu_k)_i (P_k)_ij, P_k upper triangular
+            for b in range(B):
+                y[b] = 0.0
+            for i in range(j + 1):
+                p = prec_chols[k, i, j]
+                for b in range(B):
+                    y[b] += d[i, b] * p
+            for b in range(B):
+                lj[k, b] -= 0.5 * y[b] * y[b]
+    for b in range(B):  # log-sum-exp over k
+        top = lj[0, b]
+        for k in range(1, K):
+            top = max(top, lj[k, b])
+        s = 0.0
+        for k in range(K):
+            qs[k, b] = np.exp(lj[k, b] - top)
+            s += qs[k, b]
+        lse[b] = top + np.log(s)
+        for k in range(K):
+            qs[k, b] /= s
+
+
+@njit(cache=True, fastmath=FAST, error_model="numpy")
+def _m_block(B, xb, qs, shift, d, nk, sx, sxx):
+    """Add block sums: nk[k] += sum_b q_bk, sx[k] += sum_b q_bk (x_b - c_k) and the upper triangle
+    of sxx[k] += sum_b q_bk (x_b - c_k)(x_b - c_k)^T. xb (D, B) rows, qs (K, B), d (D, B) scratch."""
+    K, D = shift.shape
+    for k in range(K):
+        acc = 0.0
+        for b in range(B):
+            acc += qs[k, b]
+        nk[k] += acc
+        for i in range(D):
+            for b in range(B):
+                d[i, b] = xb[i, b] - shift[k, i]
+        for i in range(D):
+            acc = 0.0
+            for b in range(B):
+                acc += qs[k, b] * d[i, b]
+            sx[k, i] += acc
+            for j in range(i, D):
+                acc = 0.0
+                for b in range(B):
+                    acc += qs[k, b] * d[i, b] * d[j, b]
+                sxx[k, i, j] += acc
+
+
 @njit(cache=True)
-def _reduce(sx_c, sxx_c, nk_c):
+def _accumulators(n_chunks, K, D):
+    """Zeroed per-chunk sums: log-likelihood (C,), nk (C, K), sx (C, K, D), sxx (C, K, D, D).
+    (Allocated outside the parallel kernels, which would otherwise parallelise the zeroing.)"""
+    return (np.zeros(n_chunks), np.zeros((n_chunks, K)), np.zeros((n_chunks, K, D)),
+            np.zeros((n_chunks, K, D, D)))  # fmt: skip
+
+
+@njit(cache=True)
+def _reduce(ll_c, nk_c, sx_c, sxx_c):
     """Sum the chunks' accumulators; mirror sxx's upper triangle."""
-    nk, sx, sxx = nk_c.sum(axis=0), sx_c.sum(axis=0), sxx_c.sum(axis=0)
+    ll, nk, sx, sxx = ll_c.sum(), nk_c.sum(axis=0), sx_c.sum(axis=0), sxx_c.sum(axis=0)
     K, D = sx.shape
     for k in range(K):
         for i in range(D):
             for j in range(i):
                 sxx[k, i, j] = sxx[k, j, i]
-    return nk, sx, sxx
+    return ll, nk, sx, sxx
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
-def log_resp(X, log_weights, means, prec_chols):
-    """The Numba twin of :func:`log_resp_numpy`: rows in parallel."""
+@njit(cache=True)
+def _block_buffers(K, D):
+    """A chunk's scratch space: xb (D, B), d (D, B), y (B,), lj (K, B), qs (K, B), lse (B,)."""
+    return (np.empty((D, BLOCK)), np.empty((D, BLOCK)), np.empty(BLOCK), np.empty((K, BLOCK)),
+            np.empty((K, BLOCK)), np.empty(BLOCK))  # fmt: skip
+
+
+@njit(cache=True)
+def _outputs(N, K):
+    return np.empty((N, K)), np.empty(N)
+
+
+@njit(cache=True)
+def _log_resp_chunk(X, c, const, means, prec_chols, out, log_prob):
     N, D = X.shape
     K = means.shape[0]
+    xb, d, y, lj, qs, lse = _block_buffers(K, D)
+    for start in range(c * CHUNK, min(N, (c + 1) * CHUNK), BLOCK):
+        stop = min(N, start + BLOCK, (c + 1) * CHUNK)
+        _e_block(X, start, stop, const, means, prec_chols, xb, d, y, lj, qs, lse)
+        for b in range(stop - start):
+            log_prob[start + b] = lse[b]
+            for k in range(K):
+                out[start + b, k] = lj[k, b] - lse[b]
+
+
+@njit(parallel=True, cache=True)
+def log_resp(X, log_weights, means, prec_chols):
+    """The Numba twin of :func:`log_resp_numpy`: row chunks in parallel."""
+    N = X.shape[0]
     const = _log_joint_const(log_weights, prec_chols)
-    out, log_prob = np.empty((N, K)), np.empty(N)
-    for c in prange((N + CHUNK - 1) // CHUNK):
-        log_joint, y = np.empty(K), np.empty(D)
-        for n in range(c * CHUNK, min(N, (c + 1) * CHUNK)):
-            top = _log_joint_row(X, n, const, means, prec_chols, log_joint, y)
-            s = 0.0
-            for k in range(K):
-                s += np.exp(log_joint[k] - top)
-            log_prob[n] = top + np.log(s)
-            for k in range(K):
-                out[n, k] = log_joint[k] - log_prob[n]
+    out, log_prob = _outputs(N, means.shape[0])
+    n_chunks = (N + CHUNK - 1) // CHUNK
+    if n_chunks < PARALLEL_MIN:
+        for c in range(n_chunks):
+            _log_resp_chunk(X, c, const, means, prec_chols, out, log_prob)
+    else:
+        for c in prange(n_chunks):
+            _log_resp_chunk(X, c, const, means, prec_chols, out, log_prob)
     return out, log_prob
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@njit(cache=True)
+def _suff_stats_chunk(X, qs, shift, c, nk, sx, sxx):
+    N, D = X.shape
+    K = shift.shape[0]
+    xb, d, _, _, qb, _ = _block_buffers(K, D)
+    for start in range(c * CHUNK, min(N, (c + 1) * CHUNK), BLOCK):
+        stop = min(N, start + BLOCK, (c + 1) * CHUNK)
+        for b in range(stop - start):
+            for i in range(D):
+                xb[i, b] = X[start + b, i]
+            for k in range(K):
+                qb[k, b] = qs[start + b, k]
+        _m_block(stop - start, xb, qb, shift, d, nk, sx, sxx)
+
+
+@njit(parallel=True, cache=True)
 def suff_stats(X, qs, shift):
     """The Numba twin of :func:`suff_stats_numpy`: row chunks in parallel."""
     N, D = X.shape
     K = shift.shape[0]
     n_chunks = (N + CHUNK - 1) // CHUNK
-    nk_c, sx_c, sxx_c = (
-        np.zeros((n_chunks, K)),
-        np.zeros((n_chunks, K, D)),
-        np.zeros((n_chunks, K, D, D)),
-    )
-    for c in prange(n_chunks):
-        d = np.empty(D)
-        for n in range(c * CHUNK, min(N, (c + 1) * CHUNK)):
-            for k in range(K):
-                nk_c[c, k] += qs[n, k]
-                _accumulate_row(X, n, k, qs[n, k], shift, sx_c[c], sxx_c[c], d)
-    return _reduce(sx_c, sxx_c, nk_c)
+    ll_c, nk_c, sx_c, sxx_c = _accumulators(n_chunks, K, D)  # ll_c stays 0: no E-step here
+    if n_chunks < PARALLEL_MIN:
+        for c in range(n_chunks):
+            _suff_stats_chunk(X, qs, shift, c, nk_c[c], sx_c[c], sxx_c[c])
+    else:
+        for c in prange(n_chunks):
+            _suff_stats_chunk(X, qs, shift, c, nk_c[c], sx_c[c], sxx_c[c])
+    return _reduce(ll_c, nk_c, sx_c, sxx_c)[1:]
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@njit(cache=True)
+def _em_chunk(X, c, const, means, prec_chols, shift, nk, sx, sxx):
+    """E-step and M-step sums over chunk c; returns the chunk's sum of log p(x_n)."""
+    N, D = X.shape
+    K = means.shape[0]
+    xb, d, y, lj, qs, lse = _block_buffers(K, D)
+    ll = 0.0
+    for start in range(c * CHUNK, min(N, (c + 1) * CHUNK), BLOCK):
+        stop = min(N, start + BLOCK, (c + 1) * CHUNK)
+        _e_block(X, start, stop, const, means, prec_chols, xb, d, y, lj, qs, lse)
+        _m_block(stop - start, xb, qs, shift, d, nk, sx, sxx)
+        for b in range(stop - start):
+            ll += lse[b]
+    return ll
+
+
+@njit(parallel=True, cache=True)
 def em_step(X, log_weights, means, prec_chols, shift):
     """The fused Numba twin of :func:`em_step_numpy`: one read of X per EM iteration."""
     N, D = X.shape
     K = means.shape[0]
     const = _log_joint_const(log_weights, prec_chols)
     n_chunks = (N + CHUNK - 1) // CHUNK
-    ll_c, nk_c = np.zeros(n_chunks), np.zeros((n_chunks, K))
-    sx_c, sxx_c = np.zeros((n_chunks, K, D)), np.zeros((n_chunks, K, D, D))
-    for c in prange(n_chunks):
-        log_joint, y, d = np.empty(K), np.empty(D), np.empty(D)
-        for n in range(c * CHUNK, min(N, (c + 1) * CHUNK)):
-            top = _log_joint_row(X, n, const, means, prec_chols, log_joint, y)
-            s = 0.0
-            for k in range(K):
-                log_joint[k] = np.exp(log_joint[k] - top)  # now exp(log joint - top)
-                s += log_joint[k]
-            ll_c[c] += top + np.log(s)
-            for k in range(K):
-                q = log_joint[k] / s
-                nk_c[c, k] += q
-                _accumulate_row(X, n, k, q, shift, sx_c[c], sxx_c[c], d)
-    nk, sx, sxx = _reduce(sx_c, sxx_c, nk_c)
-    return ll_c.sum(), nk, sx, sxx
+    ll_c, nk_c, sx_c, sxx_c = _accumulators(n_chunks, K, D)
+    if n_chunks < PARALLEL_MIN:
+        for c in range(n_chunks):
+            ll_c[c] = _em_chunk(X, c, const, means, prec_chols, shift, nk_c[c], sx_c[c], sxx_c[c])
+    else:
+        for c in prange(n_chunks):
+            ll_c[c] = _em_chunk(X, c, const, means, prec_chols, shift, nk_c[c], sx_c[c], sxx_c[c])
+    return _reduce(ll_c, nk_c, sx_c, sxx_c)
