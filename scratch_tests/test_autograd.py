@@ -211,3 +211,11 @@ def test_leaf_gradients_never_alias_each_other():
     s.sum().backward()  # the backward of sum is a read-only broadcast view
     s.grad += 1
     np.testing.assert_array_equal(s.grad, [2.0, 2.0])
+
+
+def test_data_and_gradients_are_ndarrays_even_when_0_d():
+    x, y = Tensor(np.float64(2.0), requires_grad=True), Tensor(np.float64(3.0), requires_grad=True)
+    z = (x * y).sum()
+    assert type(z.data) is np.ndarray and type((x * y).data) is np.ndarray
+    z.backward()
+    assert type(x.grad) is np.ndarray and x.grad == 3.0 and y.grad == 2.0

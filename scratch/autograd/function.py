@@ -32,12 +32,16 @@ def sum_to(g: np.ndarray, shape: tuple) -> np.ndarray:
 
 
 def _output(y: np.ndarray, creator, index: int) -> Tensor:
+    if type(y) is not np.ndarray:  # NumPy gives scalars for 0-d results: keep ndarrays
+        y = np.asarray(y)
     t = Tensor.__new__(Tensor)  # skips the input checks of Tensor(...): y came from NumPy
     t.data, t.grad, t.requires_grad, t.creator, t.index = y, None, True, creator, index
     return t
 
 
 def _constant(y: np.ndarray) -> Tensor:
+    if type(y) is not np.ndarray:
+        y = np.asarray(y)
     t = Tensor.__new__(Tensor)
     t.data, t.grad, t.requires_grad, t.creator, t.index = y, None, False, None, 0
     return t
@@ -105,6 +109,8 @@ class Function:
             if gx is None or not x.requires_grad:
                 continue
             data = x.data
+            if type(gx) is not np.ndarray:
+                gx = np.asarray(gx)
             if gx.shape != data.shape:
                 gx = sum_to(gx, data.shape)
             if gx.dtype != data.dtype:
