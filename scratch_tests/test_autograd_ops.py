@@ -151,6 +151,8 @@ def test_getitem_pairs_of_integer_arrays():
     i, j = np.array([0, 2, 0]), np.array([1, 3, 1])
     gradcheck(lambda x: x[i, j], x)
     gradcheck(lambda x: x[i, 1:], x)
+    gradcheck(lambda x: x[x.data > 0], x)  # a boolean mask
+    gradcheck(lambda x: x[[0, 0, 2]], x)  # a list
 
 
 @given(data=st.data(), seed=seeds)
