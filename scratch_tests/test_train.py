@@ -59,7 +59,9 @@ def test_two_epochs_equal_one_epoch_then_resume_bit_for_bit(cls, tmp_path):
     straight, opt_a, hist_a = run(cls, x, tmp_path / "a", 2)
     run(cls, x, tmp_path / "b", 1)
     resumed, opt_b, hist_b = run(cls, x, tmp_path / "b", 2, resume=True)
-    for (name, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
+    for (name, a), (_, b) in zip(
+        straight.state_dict().items(), resumed.state_dict().items(), strict=True
+    ):
         assert np.array_equal(a, b), name
     for key, a in opt_a.state_dict().items():
         assert np.array_equal(a, opt_b.state_dict()[key]), key
