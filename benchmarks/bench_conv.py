@@ -1,5 +1,6 @@
-"""The U-Net's convolutions, forward and backward: scratch (Numba im2col + one sgemm) vs its NumPy
-twin (NumPy im2col + the same sgemm) vs PyTorch (when installed, same 2 threads), in one process.
+"""The U-Net's convolutions, forward and backward: scratch (Numba layout kernels + sgemm on shifted
+views) vs its NumPy twin (NumPy layout moves + the same sgemms) vs PyTorch (when installed, same
+2 threads), in one process.
 
     python benchmarks/bench_conv.py [--repeat 5] [--batch 128]
 
@@ -49,11 +50,11 @@ def main(argv=None) -> dict:
         runs = {
             "scratch": (
                 lambda: K.conv2d_forward(x, W, b, 1, pad),  # noqa: B023
-                lambda cols: K.conv2d_backward(gy, cols, x.shape, W, 1, pad),  # noqa: B023
+                lambda s: K.conv2d_backward(gy, s, x.shape, W, 1, pad),  # noqa: B023
             ),
             "numpy": (
-                lambda: K.conv2d_forward_numpy(x, W, b, 1, pad),  # noqa: B023
-                lambda cols: K.conv2d_backward_numpy(gy, cols, x.shape, W, 1, pad),  # noqa: B023
+                lambda: K.conv2d_forward(x, W, b, 1, pad, numba=False),  # noqa: B023
+                lambda s: K.conv2d_backward(gy, s, x.shape, W, 1, pad, numba=False),  # noqa: B023
             ),
         }
         if torch is not None:
@@ -72,9 +73,9 @@ def main(argv=None) -> dict:
         for rep in range(args.repeat + 1):  # interleaved, so outside load hits all alike
             for name, (fwd, bwd) in runs.items():
                 start = time.perf_counter()
-                y, cols = fwd()
+                y, saved = fwd()
                 mid = time.perf_counter()
-                bwd(y if name == "torch" else cols)
+                bwd(y if name == "torch" else saved)
                 end = time.perf_counter()
                 if rep:  # the first round warms up (and compiles)
                     times[name]["forward"].append(mid - start)

@@ -63,12 +63,12 @@ def test_conv_forward_backward_match_direct_sum_and_twin(g, O, seed):
     x = rng.standard_normal((B, C, H, Wd))
     W, b = rng.standard_normal((O, C, kh, kw)), rng.standard_normal(O)
     y, cols = K.conv2d_forward(x, W, b, s, p)
-    y_np, cols_np = K.conv2d_forward_numpy(x, W, b, s, p)
+    y_np, cols_np = K.conv2d_forward(x, W, b, s, p, numba=False)
     np.testing.assert_allclose(y, _direct_conv(x, W, b, s, p), rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(y_np, y, rtol=1e-12, atol=1e-12)
     gy = rng.standard_normal(y.shape)
     got = K.conv2d_backward(gy, cols, x.shape, W, s, p)
-    want = K.conv2d_backward_numpy(gy, cols_np, x.shape, W, s, p)
+    want = K.conv2d_backward(gy, cols_np, x.shape, W, s, p, numba=False)
     for a, w in zip(got, want, strict=True):
         np.testing.assert_allclose(a, w, rtol=1e-10, atol=1e-10)
     # the gradients are those of L = sum(y gy): dL/db = sum gy, dL/dW by the direct sum's linearity
@@ -78,6 +78,25 @@ def test_conv_forward_backward_match_direct_sum_and_twin(g, O, seed):
     dW00 = np.sum(_direct_conv(x, E, np.zeros(O), s, p) * gy)
     np.testing.assert_allclose(got[1][0, 0, 0, 0], dW00, rtol=1e-9, atol=1e-9)
     assert K.conv2d_backward(gy, cols, x.shape, W, s, p, need_dx=False)[0] is None
+
+
+@given(
+    shape=st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 6), st.integers(1, 6)),
+    grid=st.tuples(st.integers(0, 2), st.integers(0, 2), st.integers(0, 2), st.integers(0, 2)),
+    margins=st.tuples(st.integers(0, 5), st.integers(0, 5)),
+    seed=st.integers(0, 2**31),
+)
+def test_flat_layout_equals_numpy_twin_and_round_trips(shape, grid, margins, seed):
+    B, C, H, W = shape
+    top, left, extra_h, extra_w = grid
+    Hp, Wp = H + top + extra_h, W + left + extra_w
+    x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    Z = K.pad_flat(x, Hp, Wp, top, left, *margins)
+    np.testing.assert_array_equal(Z, K.pad_flat_numpy(x, Hp, Wp, top, left, *margins))
+    assert Z.shape == (C, margins[0] + B * Hp * Wp + margins[1])
+    assert np.count_nonzero(Z) == np.count_nonzero(x)
+    for unpad in (K.unpad_flat, K.unpad_flat_numpy):
+        np.testing.assert_array_equal(unpad(Z, B, Hp, Wp, top, left, H, W, margins[0]), x)
 
 
 @given(
@@ -136,6 +155,7 @@ def test_kernels_pure_python_bodies_agree():
     x = rng.standard_normal((2, 2, 5, 4)).astype(np.float32)
     for kernel, twin, args in (
         (K.im2col, K.im2col_numpy, (3, 3, 2, 1)),
+        (K.pad_flat, K.pad_flat_numpy, (7, 6, 1, 1, 3, 2)),
         (R.maxpool2, R.maxpool2_numpy, ()),
         (R.upsample2, R.upsample2_numpy, ()),
     ):
