@@ -18,6 +18,7 @@ COMMANDS = {
     "vae": ("step07_vae", "step 7: the VAE on MNIST: train | sample | eval (ELBO, IWAE)"),
     "hvae": ("step08_hvae", "step 8: the hierarchical VAE on MNIST: train | sample | eval"),
     "noise": ("step09_noise", "step 9: forward noising of flower.png; closed form vs sequential"),
+    "diffusion2d": ("step09_toy", "step 9 on 2-D toy data: ring and moons, DDPM and DDIM samples"),
 }
 
 

@@ -14,3 +14,37 @@ def flower(size: int = 64) -> np.ndarray:
     green = 0.45 * (1 - petals) + 0.2 * petals + 0.75 * centre
     blue = 0.2 + 0.55 * petals * (1 - centre)
     return np.clip(np.stack([red, green, blue], axis=-1), 0, 1).astype(np.float32)  # (H, W, 3)
+
+
+def ring(n: int, rng=None, n_modes: int = 8, radius: float = 1.0, std: float = 0.1) -> np.ndarray:
+    """(n, 2) float32 draws from ``n_modes`` equal Gaussians N(mu_k, std^2 I) whose means
+    mu_k = radius (cos 2 pi k / K, sin 2 pi k / K) lie on a circle."""
+    rng = np.random.default_rng(rng)
+    k = rng.integers(0, n_modes, n)  # (n,) component of each draw
+    mus = ring_means(n_modes, radius)  # (K, 2)
+    return (mus[k] + std * rng.standard_normal((n, 2))).astype(np.float32)
+
+
+def ring_means(n_modes: int = 8, radius: float = 1.0) -> np.ndarray:
+    """(K, 2) means of the ring's components."""
+    angle = 2 * np.pi * np.arange(n_modes) / n_modes
+    return radius * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+
+
+def ring_log_density(x, n_modes: int = 8, radius: float = 1.0, std: float = 0.1) -> np.ndarray:
+    """log p(x) under the ring mixture, (n,): log (1/K) sum_k N(x; mu_k, std^2 I), in log space."""
+    x = np.asarray(x, dtype=np.float64)
+    d2 = ((x[:, None, :] - ring_means(n_modes, radius)) ** 2).sum(-1)  # (n, K)
+    log_normal = -0.5 * d2 / std**2 - np.log(2 * np.pi * std**2)  # (n, K), 2-D normals
+    return np.logaddexp.reduce(log_normal, axis=1) - np.log(n_modes)
+
+
+def two_moons(n: int, rng=None, noise: float = 0.1) -> np.ndarray:
+    """(n, 2) float32 points on two interleaved half circles, plus N(0, noise^2) jitter, centred
+    at the origin: the upper (cos a, sin a) and the lower (1 - cos a, 0.5 - sin a), a in [0, pi]."""
+    rng = np.random.default_rng(rng)
+    a = rng.uniform(0, np.pi, n)  # (n,)
+    upper = rng.random(n) < 0.5  # (n,) which moon
+    x = np.where(upper, np.cos(a), 1 - np.cos(a)) - 0.5
+    y = np.where(upper, np.sin(a), 0.5 - np.sin(a)) - 0.25
+    return (np.stack([x, y], axis=1) + noise * rng.standard_normal((n, 2))).astype(np.float32)

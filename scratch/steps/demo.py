@@ -14,6 +14,7 @@ STEPS = [
     "step05_em",
     "step06_regression",
     "step09_noise",
+    "step09_toy",
 ]
 
 
