@@ -12,6 +12,7 @@ from scratch.models.hvae import HVAE
 from scratch.models.vae import VAE, gaussian_kl, gaussian_kl_composite
 from scratch.optim import Adam
 from scratch.steps._latent import stand_in_digits
+from scratch_tests.torch_book import book_model
 
 MODELS = (VAE, HVAE)
 BOOK_VAE = {  # name -> PyTorch shape, as in the book's step07/vae.py
@@ -151,51 +152,11 @@ def test_state_dict_has_the_books_names_and_loads_them():
     assert {"decoder1.linear2.weight", "decoder2.linear1.bias"} <= names
 
 
-def _book_vae_in_torch(torch, hvae: bool):
-    """The book's PyTorch models (step07/vae.py, step08/hvae.py), written again for the test."""
-    tnn, tF = torch.nn, torch.nn.functional
-
-    class Encoder(tnn.Module):
-        def __init__(self, i, h, z):
-            super().__init__()
-            self.linear, self.linear_mu, self.linear_logvar = (
-                tnn.Linear(i, h), tnn.Linear(h, z), tnn.Linear(h, z),
-            )  # fmt: skip
-
-        def forward(self, x):
-            h = tF.relu(self.linear(x))
-            return self.linear_mu(h), torch.exp(0.5 * self.linear_logvar(h))
-
-    class Decoder(tnn.Module):
-        def __init__(self, z, h, o, use_sigmoid=True):
-            super().__init__()
-            self.linear1, self.linear2, self.use_sigmoid = (
-                tnn.Linear(z, h),
-                tnn.Linear(h, o),
-                use_sigmoid,
-            )
-
-        def forward(self, z):
-            h = self.linear2(tF.relu(self.linear1(z)))
-            return torch.sigmoid(h) if self.use_sigmoid else h
-
-    class Book(tnn.Module):
-        def __init__(self):
-            super().__init__()
-            if hvae:
-                self.encoder1, self.encoder2 = Encoder(784, 100, 20), Encoder(20, 100, 20)
-                self.decoder1, self.decoder2 = Decoder(20, 100, 784), Decoder(20, 100, 20, False)
-            else:
-                self.encoder, self.decoder = Encoder(784, 200, 20), Decoder(20, 200, 784)
-
-    return Book()
-
-
 @pytest.mark.parametrize("cls", MODELS)
 def test_a_state_dict_saved_from_the_books_torch_model_gives_the_same_outputs(cls, tmp_path):
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
-    book = _book_vae_in_torch(torch, cls is HVAE)
+    book = book_model(torch, hvae=cls is HVAE)
     path = tmp_path / "book.npz"
     np.savez(path, **{k: v.detach().numpy() for k, v in book.state_dict().items()})
     model = cls()
