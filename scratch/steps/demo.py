@@ -13,6 +13,8 @@ STEPS = [
     "step04_gmm",
     "step05_em",
     "step06_regression",
+    "step07_vae",
+    "step08_hvae",
     "step09_noise",
     "step09_toy",
 ]
