@@ -166,3 +166,13 @@ def test_kernels_pure_python_bodies_agree():
             strict=True,
         ):
             np.testing.assert_allclose(a, w, rtol=1e-6, atol=1e-6)
+
+
+def test_weight_gradient_blocks_sum_to_the_whole():
+    rng = np.random.default_rng(3)
+    G, Xp = rng.standard_normal((3, 1000)), rng.standard_normal((2, 1010))
+    offsets = [0, 1, 5, 10]
+    whole = np.concatenate([G @ Xp[:, off : off + 1000].T for off in offsets], axis=1)  # (3, 8)
+    for block_bytes in (1, 10**9):  # 256-column blocks (4 of them, the last partial) or one
+        got = K.stacked_weight_grad(G, Xp, offsets, 1000, block_bytes=block_bytes)
+        np.testing.assert_allclose(got, whole, rtol=1e-12, atol=1e-12)

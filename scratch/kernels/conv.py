@@ -13,6 +13,10 @@ views too, with G = gy laid out on the same grid (zeros on the dropped anchors):
     dW[:, :, i, j] = G @ Xp[:, off : off + n]^T,   db = sum of gy,
     dXp[:, q]      = sum over taps of W[:, :, i, j]^T G[:, q - off]     (then unpadded to dx).
 
+The weight gradient is the one place where 9 products are slow: each has a tiny (O, C) result
+and a huge inner dimension n, which OpenBLAS threads badly. It is computed instead as one product
+per block of columns with the 9 shifted views stacked (a bounded im2col block, <= 64 MB).
+
 Only Xp (the padded input) is kept for the backward, as PyTorch keeps x. Other strides use
 im2col: cols[(c, i, j), (b, oy, ox)] = x_pad[b, c, oy s + i, ox s + j], Y = W2 @ cols (one sgemm),
 dW2 = (cols @ G^T)^T, dx = col2im(W2^T @ G).
@@ -102,6 +106,19 @@ def shifted_matmul_sum(Ws, X, offsets, n):
         np.matmul(Ws[t], X[:, offsets[t] : offsets[t] + n], out=tmp)
         out += tmp
     return out
+
+
+def stacked_weight_grad(G, Xp, offsets, n, block_bytes=64 * 2**20):
+    """(O, T C): sum over column blocks of G[:, blk] @ [Xp[:, off_t + blk] for t]^T, i.e. the
+    gradient of every tap at once, with the stacked block (T C, m) as the only temporary."""
+    T, C = len(offsets), Xp.shape[0]
+    m = max(256, block_bytes // (T * C * Xp.itemsize))  # columns per block
+    dW = np.zeros((G.shape[0], T * C), dtype=G.dtype)
+    for c0 in range(0, n, m):
+        mm = min(m, n - c0)
+        block = np.concatenate([Xp[:, c0 + off : c0 + off + mm] for off in offsets])  # (T C, mm)
+        dW += G[:, c0 : c0 + mm] @ block.T
+    return dW
 
 
 # ---- im2col / col2im, NumPy twins ---------------------------------------------------------------
@@ -233,11 +250,8 @@ def conv2d_backward(gy, saved, x_shape, W, stride, pad, need_dx=True, numba=True
         n, offsets = B * Hp * Wp, [i * Wp + j for i in range(kh) for j in range(kw)]
         front = offsets[-1]
         G = to_flat(gy, Hp, Wp, 0, 0, front, 0)  # (O, front + n): gy on x's padded grid
-        Gn = G[:, front:]  # (O, n)
-        dW = np.empty((kh * kw, O, C), dtype=gy.dtype)
-        for t, off in enumerate(offsets):
-            np.matmul(Gn, Xp[:, off : off + n].T, out=dW[t])
-        dW = np.ascontiguousarray(dW.reshape(kh, kw, O, C).transpose(2, 3, 0, 1))
+        dW = stacked_weight_grad(G[:, front:], Xp, offsets, n)  # (O, taps C)
+        dW = np.ascontiguousarray(dW.reshape(O, kh, kw, C).transpose(0, 3, 1, 2))
         if need_dx:
             Ws = W.transpose(2, 3, 1, 0).reshape(kh * kw, C, O)  # (taps, C, O)
             dXp = shifted_matmul_sum(Ws, G, [front - off for off in offsets], n)  # (C, n)
