@@ -135,7 +135,9 @@ class GaussianMixture:
         if all(g is not None for g in given):
             return given
         seeds = kmeans_plusplus(X, K, self.random_state)  # (K, D)
-        nearest = ((X[:, None, :] - seeds) ** 2).sum(-1).argmin(axis=1)  # (N,)
+        # the nearest seed: the most responsible of K equal unit-covariance components
+        unit = np.broadcast_to(np.eye(D), (K, D, D)).copy()
+        nearest = log_resp(X, np.full(K, -np.log(K)), seeds, unit)[0].argmax(axis=1)  # (N,)
         qs = np.zeros((len(X), K))
         qs[np.arange(len(X)), nearest] = 1.0
         init = self._m_step(suff_stats(X, qs, seeds), seeds, lambda c: suff_stats(X, qs, c))
