@@ -4,6 +4,7 @@ same network (the floor: same BLAS, same Adam kernel, no graph) vs PyTorch on th
 installed, with as many threads as cores, which is what OpenBLAS uses too).
 
     python benchmarks/bench_mlp.py [--steps 50] [--rounds 7]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_mlp.py --threads 1   # one thread each
 
 Each round times ``--steps`` steps of each contender in turn (interleaved, so that load from
 other processes hits them alike); the table gives the median and best ms/step over the rounds and
@@ -171,13 +172,21 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=50, help="steps per round (default 50)")
     parser.add_argument("--rounds", type=int, default=7, help="rounds (default 7)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=int(os.environ.get("OPENBLAS_NUM_THREADS", os.cpu_count() or 1)),
+        help="torch threads (default: $OPENBLAS_NUM_THREADS, else the cores, as OpenBLAS)",
+    )
     args = parser.parse_args(argv)
-    threads = os.cpu_count() or 1
+    threads = args.threads
     if torch is not None:
         torch.set_num_threads(threads)
     results = {
         "machine": platform.processor() or platform.machine(),
-        "cores": threads,
+        "cores": os.cpu_count(),
+        "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
+        "load_average_before": os.getloadavg()[0],
         "torch": None if torch is None else {"version": torch.__version__, "threads": threads},
         "numpy": np.__version__,
         "steps_per_round": args.steps,
@@ -221,7 +230,9 @@ def main(argv=None) -> dict:
     print("per-op overhead, forward+backward of 100 multiplies on 1-element tensors:")
     for k, r in results["per_op_overhead"].items():
         print(f"  {k:<12} median {r['median_us']:.2f} us/op  best {r['best_us']:.2f} us/op")
-    out = Path(__file__).parent / "results" / "mlp.json"
+    results["load_average_after"] = os.getloadavg()[0]
+    suffix = "" if threads == (os.cpu_count() or 1) else f"_{threads}thread"
+    out = Path(__file__).parent / "results" / f"mlp{suffix}.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written to {out}")
     return results
