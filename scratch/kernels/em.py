@@ -96,10 +96,18 @@ def _e_block(X, start, stop, const, means, prec_chols, xb, d, y, lj, qs, lse):
         for j in range(D):  # y_j = sum_{i <= j} (x - mu_k)_i (P_k)_ij, P_k upper triangular
             for b in range(B):
                 y[b] = 0.0
-            for i in range(j + 1):
+            i = 0
+            while i + 4 <= j + 1:  # four terms per pass over the rows
+                p0, p1 = prec_chols[k, i, j], prec_chols[k, i + 1, j]
+                p2, p3 = prec_chols[k, i + 2, j], prec_chols[k, i + 3, j]
+                for b in range(B):
+                    y[b] += d[i, b] * p0 + d[i + 1, b] * p1 + d[i + 2, b] * p2 + d[i + 3, b] * p3
+                i += 4
+            while i <= j:
                 p = prec_chols[k, i, j]
                 for b in range(B):
                     y[b] += d[i, b] * p
+                i += 1
             for b in range(B):
                 lj[k, b] -= 0.5 * y[b] * y[b]
     for b in range(B):  # log-sum-exp over k
@@ -116,9 +124,10 @@ def _e_block(X, start, stop, const, means, prec_chols, xb, d, y, lj, qs, lse):
 
 
 @njit(cache=True, fastmath=FAST, error_model="numpy")
-def _m_block(B, xb, qs, shift, d, nk, sx, sxx):
+def _m_block(B, xb, qs, shift, d, qd, nk, sx, sxx):
     """Add block sums: nk[k] += sum_b q_bk, sx[k] += sum_b q_bk (x_b - c_k) and the upper triangle
-    of sxx[k] += sum_b q_bk (x_b - c_k)(x_b - c_k)^T. xb (D, B) rows, qs (K, B), d (D, B) scratch."""
+    of sxx[k] += sum_b q_bk (x_b - c_k)(x_b - c_k)^T. xb (D, B) rows, qs (K, B); d (D, B) and
+    qd (B,) are scratch space. Four sxx entries share each pass over the rows."""
     K, D = shift.shape
     for k in range(K):
         acc = 0.0
@@ -131,13 +140,28 @@ def _m_block(B, xb, qs, shift, d, nk, sx, sxx):
         for i in range(D):
             acc = 0.0
             for b in range(B):
-                acc += qs[k, b] * d[i, b]
+                qd[b] = qs[k, b] * d[i, b]
+                acc += qd[b]
             sx[k, i] += acc
-            for j in range(i, D):
+            j = i
+            while j + 4 <= D:
+                a0 = a1 = a2 = a3 = 0.0
+                for b in range(B):
+                    a0 += qd[b] * d[j, b]
+                    a1 += qd[b] * d[j + 1, b]
+                    a2 += qd[b] * d[j + 2, b]
+                    a3 += qd[b] * d[j + 3, b]
+                sxx[k, i, j] += a0
+                sxx[k, i, j + 1] += a1
+                sxx[k, i, j + 2] += a2
+                sxx[k, i, j + 3] += a3
+                j += 4
+            while j < D:
                 acc = 0.0
                 for b in range(B):
-                    acc += qs[k, b] * d[i, b] * d[j, b]
+                    acc += qd[b] * d[j, b]
                 sxx[k, i, j] += acc
+                j += 1
 
 
 @njit(cache=True)
@@ -206,7 +230,7 @@ def log_resp(X, log_weights, means, prec_chols):
 def _suff_stats_chunk(X, qs, shift, c, nk, sx, sxx):
     N, D = X.shape
     K = shift.shape[0]
-    xb, d, _, _, qb, _ = _block_buffers(K, D)
+    xb, d, qd, _, qb, _ = _block_buffers(K, D)
     for start in range(c * CHUNK, min(N, (c + 1) * CHUNK), BLOCK):
         stop = min(N, start + BLOCK, (c + 1) * CHUNK)
         for b in range(stop - start):
@@ -214,7 +238,7 @@ def _suff_stats_chunk(X, qs, shift, c, nk, sx, sxx):
                 xb[i, b] = X[start + b, i]
             for k in range(K):
                 qb[k, b] = qs[start + b, k]
-        _m_block(stop - start, xb, qb, shift, d, nk, sx, sxx)
+        _m_block(stop - start, xb, qb, shift, d, qd, nk, sx, sxx)
 
 
 @njit(parallel=True, cache=True)
@@ -243,7 +267,7 @@ def _em_chunk(X, c, const, means, prec_chols, shift, nk, sx, sxx):
     for start in range(c * CHUNK, min(N, (c + 1) * CHUNK), BLOCK):
         stop = min(N, start + BLOCK, (c + 1) * CHUNK)
         _e_block(X, start, stop, const, means, prec_chols, xb, d, y, lj, qs, lse)
-        _m_block(stop - start, xb, qs, shift, d, nk, sx, sxx)
+        _m_block(stop - start, xb, qs, shift, d, y, nk, sx, sxx)
         for b in range(stop - start):
             ll += lse[b]
     return ll
