@@ -64,10 +64,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--hidden", type=int, default=256, help="width of the MLP (default 256)")
     parser.add_argument("--lr", type=float, default=2e-3, help="initial learning rate")
-    parser.add_argument("--n", type=int, default=None, help="samples per sampler (default 2000)")
+    parser.add_argument("--n", type=int, default=None, help="samples per sampler (default 1000)")
     args = parse(parser, argv)
     steps = args.steps or (1000 if args.quick else 8000)
-    n = args.n or (500 if args.quick else 2000)
+    n = args.n or (500 if args.quick else 1000)
     if min(steps, args.batch_size, args.hidden, n) < 1 or not args.lr > 0:
         raise ValueError(
             "--steps, --batch-size, --hidden, --n and --lr must be positive, got "
