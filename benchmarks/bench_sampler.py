@@ -1,5 +1,5 @@
 """The fused reverse step x_prev = c_x x + c_eps eps + sigma z: Numba kernel vs its NumPy twin vs
-the same expression in PyTorch (when installed), side by side in one process.
+the same expression in PyTorch (when installed, one thread), side by side in one process.
 
     python benchmarks/bench_sampler.py [--repeat 200]
 
@@ -51,6 +51,7 @@ def main(argv=None) -> dict:
         }
         np.testing.assert_allclose(runs["numba"](), runs["numpy"](), rtol=1e-6)
         if torch is not None:
+            torch.set_num_threads(1)  # like the kernel and NumPy; threads only lose on a busy box
             tx, te, tz = (torch.from_numpy(a) for a in (x, eps, z))
             tc = [torch.from_numpy(c.astype(np.float32))[:, None] for c in (c_x, c_eps, sigma)]
             runs["torch"] = lambda: tc[0] * tx + tc[1] * te + tc[2] * tz  # noqa: B023
