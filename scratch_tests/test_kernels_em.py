@@ -90,3 +90,19 @@ def test_shifted_sums_do_not_cancel_far_from_zero():
     _, nk0, sx0, sxx0 = em.em_step(*base, base[2])
     for s, s0 in ((nk, nk0), (sx, sx0), (sxx, sxx0)):
         np.testing.assert_allclose(s, s0, rtol=1e-8, atol=1e-8 * np.abs(s0).max())
+
+
+def test_vectorised_exp_equals_numpy_exp():
+    top = np.zeros(em.BLOCK)
+    for a in (
+        np.linspace(-708, 0, em.BLOCK),
+        -np.geomspace(1e-12, 700, em.BLOCK),
+        np.zeros(em.BLOCK),
+    ):
+        out, bits = np.empty(em.BLOCK), np.empty(em.BLOCK, dtype=np.int64)
+        for kernel in (em._exp_shifted, em._exp_shifted.py_func):
+            kernel(a + 5.0, top + 5.0, out, bits, em.BLOCK)
+            np.testing.assert_allclose(out, np.exp(a), rtol=1e-14, atol=0)
+    out = np.empty(em.BLOCK)
+    em._exp_shifted(np.full(em.BLOCK, -1e4), top, out, np.empty(em.BLOCK, dtype=np.int64), em.BLOCK)
+    assert np.all((out >= 0) & (out < 1e-307))  # far below: as good as 0, never NaN

@@ -77,6 +77,31 @@ def _log_joint_const(log_weights, prec_chols):
     return const
 
 
+LN2_HI, LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10  # ln 2 = HI + LO
+INV_FACTORIALS = tuple(1.0 / np.prod(np.arange(1.0, k + 1)) for k in range(14))  # 1/k!, k <= 13
+
+
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
+def _exp_shifted(a, top, out, bits, B):
+    """out[b] = exp(a[b] - top[b]) for a <= top, as 2^n e^r: n = round((a - top) / ln 2),
+    r = (a - top) - n ln 2 in [-ln2/2, ln2/2], e^r by its Taylor series to r^13 (relative error
+    below 1e-16), 2^n written into the exponent bits (``bits`` (B,) int64 scratch). Arguments
+    below -708 give exp(-708) ~ 3e-308 instead of less. Unlike np.exp (a libm call without SVML),
+    these loops vectorise."""
+    scale = bits.view(np.float64)
+    for b in range(B):
+        x = max(a[b] - top[b], -708.0)
+        n = np.floor(x / np.log(2.0) + 0.5)
+        r = (x - n * LN2_HI) - n * LN2_LO  # Cody and Waite: n ln 2 in two parts, no reassociation
+        p = INV_FACTORIALS[13]
+        for c in range(12, -1, -1):  # Horner
+            p = p * r + INV_FACTORIALS[c]
+        out[b] = p
+        bits[b] = np.int64(n + 1023.0) << 52  # the float 2^n
+    for b in range(B):
+        out[b] *= scale[b]
+
+
 @njit(cache=True, fastmath=FAST, error_model="numpy")
 def _e_block(X, start, stop, const, means, prec_chols, xb, d, y, lj, qs, lse):
     """E-step for rows start:stop (at most BLOCK). Fills xb (D, B) with the rows transposed,
@@ -110,17 +135,25 @@ def _e_block(X, start, stop, const, means, prec_chols, xb, d, y, lj, qs, lse):
                 i += 1
             for b in range(B):
                 lj[k, b] -= 0.5 * y[b] * y[b]
-    for b in range(B):  # log-sum-exp over k
-        top = lj[0, b]
-        for k in range(1, K):
-            top = max(top, lj[k, b])
-        s = 0.0
-        for k in range(K):
-            qs[k, b] = np.exp(lj[k, b] - top)
-            s += qs[k, b]
-        lse[b] = top + np.log(s)
-        for k in range(K):
-            qs[k, b] /= s
+    # log-sum-exp over k, every loop over rows: lse = top + log sum_k exp(lj_k - top)
+    for b in range(B):
+        lse[b] = lj[0, b]
+    for k in range(1, K):
+        for b in range(B):
+            lse[b] = max(lse[b], lj[k, b])
+    for k in range(K):
+        _exp_shifted(lj[k], lse, qs[k], y.view(np.int64), B)
+    for b in range(B):
+        y[b] = qs[0, b]
+    for k in range(1, K):
+        for b in range(B):
+            y[b] += qs[k, b]
+    for b in range(B):
+        lse[b] += np.log(y[b])
+        y[b] = 1.0 / y[b]
+    for k in range(K):
+        for b in range(B):
+            qs[k, b] *= y[b]
 
 
 @njit(cache=True, fastmath=FAST, error_model="numpy")
