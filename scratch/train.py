@@ -70,10 +70,14 @@ def fit(
                 loss = loss_fn(batch)
                 value = loss.item()
                 if not math.isfinite(value):
+                    saved = (
+                        f"the last finished epoch is saved in {path}"
+                        if path.exists()
+                        else "no epoch finished, so there is no checkpoint"
+                    )
                     raise TrainingDiverged(
-                        f"the loss became {value} at epoch {epoch}, step {count + 1}; the "
-                        f"parameters before this step are in {path if epoch > 1 else 'no file'} "
-                        "(last finished epoch). Try a smaller learning rate."
+                        f"the loss became {value} at epoch {epoch}, step {count + 1}; {saved}. "
+                        "Try a smaller learning rate."
                     )
                 loss.backward()
                 optimizer.step()
