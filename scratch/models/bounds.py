@@ -63,8 +63,13 @@ def logmeanexp(a: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 class LatentBounds:
-    """ELBO, IWAE bound and active units for a model with ``log_weights``, ``likelihood``,
-    ``input_dim`` and ``active_means`` (mixed into the VAE and the HVAE)."""
+    """ELBO, IWAE bound, active units and reconstructions for a model with ``log_weights``,
+    ``likelihood``, ``input_dim``, ``active_means``, ``encode_mean`` and ``decode_mean`` (mixed
+    into the VAE and the HVAE)."""
+
+    def reconstruct(self, x) -> np.ndarray:
+        """E[x | z = posterior mean of x] in [0, 1], (N, D)."""
+        return self.decode_mean(self.encode_mean(x))
 
     def _checked(self, x) -> np.ndarray:
         x = as_input(x, self.input_dim)

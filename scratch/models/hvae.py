@@ -83,21 +83,16 @@ class HVAE(LatentBounds, nn.Module):
     def _mean_image(self, out: np.ndarray) -> np.ndarray:
         return out if self.likelihood == "gaussian" else 0.5 * np.tanh(0.5 * out) + 0.5
 
-    def decode_mean(self, z2: np.ndarray) -> np.ndarray:
-        """E[x | z1 = z_hat(z2)] in [0, 1], (N, D): the top latent through both decoders' means."""
+    def decode_mean(self, z1: np.ndarray) -> np.ndarray:
+        """E[x | z1] in [0, 1], (N, D). The latent space shown is z1's: with the book's loss the
+        top layer z2 tends to collapse onto the prior (no active units), z1 carries the image."""
         with no_grad():
-            z1 = self.decoder2(Tensor(np.asarray(z2, np.float32)))
-            return self._mean_image(self.decoder1(z1).data)
-
-    def reconstruct(self, x) -> np.ndarray:
-        """decoder1(mu1(x)) in [0, 1], (N, D)."""
-        with no_grad():
-            mu1 = self.encoder1(as_input(x, self.input_dim))[0]
-            return self._mean_image(self.decoder1(mu1).data)
+            return self._mean_image(self.decoder1(Tensor(np.asarray(z1, np.float32))).data)
 
     def encode_mean(self, x) -> np.ndarray:
-        """The top posterior mean mu2(mu1(x)), (N, Z)."""
-        return self.active_means(x)["z2"]
+        """The posterior mean mu1(x), (N, Z)."""
+        with no_grad():
+            return self.encoder1(as_input(x, self.input_dim))[0].data
 
     def sample(self, n: int) -> np.ndarray:
         """n images as the book draws them: z2 ~ N(0, I), z1 ~ N(z_hat(z2), I), x = E[x | z1]."""

@@ -145,10 +145,6 @@ class VAE(LatentBounds, nn.Module):
         with no_grad():
             return self.encoder(as_input(x, self.input_dim))[0].data
 
-    def reconstruct(self, x) -> np.ndarray:
-        """decoder(mu(x)) in [0, 1], (N, D)."""
-        return self.decode_mean(self.encode_mean(x))
-
     def sample(self, n: int) -> np.ndarray:
         """n images E[x | z], z ~ N(0, I) from ``rng``: (n, D) in [0, 1]."""
         if n < 1:
