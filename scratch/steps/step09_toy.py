@@ -62,16 +62,18 @@ def main(argv=None) -> dict:
     parser = make_parser("diffusion2d", __doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=None, help="training steps (default 8000)")
     parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--hidden", type=int, default=256, help="width of the MLP (default 256)")
+    parser.add_argument("--hidden", type=int, default=None, help="width of the MLP (default 256)")
     parser.add_argument("--lr", type=float, default=2e-3, help="initial learning rate")
     parser.add_argument("--n", type=int, default=None, help="samples per sampler (default 1000)")
     args = parse(parser, argv)
-    steps = args.steps or (1000 if args.quick else 8000)
+    # --quick: a smaller, shorter run that shows the pipeline, not the quality
+    steps = args.steps or (800 if args.quick else 8000)
+    hidden = args.hidden or (128 if args.quick else 256)
     n = args.n or (500 if args.quick else 1000)
-    if min(steps, args.batch_size, args.hidden, n) < 1 or not args.lr > 0:
+    if min(steps, args.batch_size, hidden, n) < 1 or not args.lr > 0:
         raise ValueError(
             "--steps, --batch-size, --hidden, --n and --lr must be positive, got "
-            f"{steps}, {args.batch_size}, {args.hidden}, {n}, {args.lr}"
+            f"{steps}, {args.batch_size}, {hidden}, {n}, {args.lr}"
         )
     rng = np.random.default_rng(args.seed)
     nn.init.manual_seed(args.seed)
@@ -79,7 +81,7 @@ def main(argv=None) -> dict:
     result, figure = {}, plt.figure(figsize=(13, 8.5))
     for row, (name, make) in enumerate(DATASETS.items()):
         data = make(20_000, rng)  # (20000, 2)
-        model = ToyDenoiser(args.hidden)
+        model = ToyDenoiser(hidden)
         start = time.perf_counter()
         losses = train(model, diffuser, data, steps, args.batch_size, args.lr, rng)
         seconds = time.perf_counter() - start
@@ -112,6 +114,6 @@ def main(argv=None) -> dict:
         ax.set(title=f"{name}: loss (mean of {window} steps)", xlabel="step", yscale="log")
         print(f"{name}: {steps} steps in {seconds:.1f} s, {entry}")
     png = save(figure, args.out / "diffusion2d.png")
-    write_json(args.out / "diffusion2d.json", {"steps": steps, **result})
+    write_json(args.out / "diffusion2d.json", {"steps": steps, "hidden": hidden, **result})
     print(f"figure -> {png}")
     return result
