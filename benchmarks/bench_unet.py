@@ -99,14 +99,25 @@ def torch_runner(B: int, train: bool):
 RUNNERS = {"scratch": scratch_runner, "torch": torch_runner}
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident set: VmHWM (Linux; unlike ru_maxrss it does not inherit the
+    parent's peak through fork + exec), else ru_maxrss."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(framework: str, B: int, steps: int) -> None:
-    """Run in a fresh process: max RSS after building the model, then after ``steps`` steps."""
+    """Run in a fresh process: peak RSS after building the model, then after ``steps`` steps."""
     step = RUNNERS[framework](B, train=True)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = peak_rss_mb()
     for _ in range(steps):
         step()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"rss_before_mb": before / 1024, "peak_rss_mb": peak / 1024}))
+    print(json.dumps({"rss_before_mb": round(before), "peak_rss_mb": round(peak_rss_mb())}))
 
 
 def peak_memory(framework: str, B: int, steps: int) -> dict:

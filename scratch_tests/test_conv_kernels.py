@@ -176,3 +176,13 @@ def test_weight_gradient_blocks_sum_to_the_whole():
     for block_bytes in (1, 10**9):  # 256-column blocks (4 of them, the last partial) or one
         got = K.stacked_weight_grad(G, Xp, offsets, 1000, block_bytes=block_bytes)
         np.testing.assert_allclose(got, whole, rtol=1e-12, atol=1e-12)
+
+
+def test_shifted_matmul_sum_blocks_equal_one_block():
+    rng = np.random.default_rng(4)
+    Ws, X = rng.standard_normal((3, 2, 4)), rng.standard_normal((4, 1010))
+    offsets = [0, 3, 10]
+    want = sum(Ws[t] @ X[:, off : off + 1000] for t, off in enumerate(offsets))
+    for block_bytes in (1, 10**9):
+        got = K.shifted_matmul_sum(Ws, X, offsets, 1000, block_bytes=block_bytes)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)

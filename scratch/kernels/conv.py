@@ -17,7 +17,8 @@ The weight gradient is the one place where 9 products are slow: each has a tiny 
 and a huge inner dimension n, which OpenBLAS threads badly. It is computed instead as one product
 per block of columns with the 9 shifted views stacked (a bounded im2col block, <= 64 MB).
 
-Only Xp (the padded input) is kept for the backward, as PyTorch keeps x. Other strides use
+Only x itself is kept for the backward (as PyTorch does; it is usually the ReLU output that the
+ReLU keeps anyway); the backward pads it again, which costs a few percent. Other strides use
 im2col: cols[(c, i, j), (b, oy, ox)] = x_pad[b, c, oy s + i, ox s + j], Y = W2 @ cols (one sgemm),
 dW2 = (cols @ G^T)^T, dx = col2im(W2^T @ G).
 
@@ -96,15 +97,22 @@ def unpad_flat(Z, B, Hp, Wp, top, left, H, W, front):
     return x
 
 
-def shifted_matmul_sum(Ws, X, offsets, n):
+def shifted_matmul_sum(Ws, X, offsets, n, block_bytes=32 * 2**20):
     """sum_t Ws[t] @ X[:, offsets[t] : offsets[t] + n] for Ws (T, R, K), X (K, >= max off + n).
 
-    Each term is one sgemm on a view of X; the sum accumulates in place (one temporary)."""
-    out = Ws[0] @ X[:, offsets[0] : offsets[0] + n]  # (R, n)
-    tmp = np.empty_like(out)
-    for t in range(1, len(offsets)):
-        np.matmul(Ws[t], X[:, offsets[t] : offsets[t] + n], out=tmp)
-        out += tmp
+    Each term is one sgemm on a view of X, accumulated in place, over a few column blocks so that
+    the one temporary stays under ``block_bytes``."""
+    R = Ws.shape[1]
+    out = np.empty((R, n), dtype=X.dtype)
+    m = max(256, block_bytes // (R * X.itemsize))  # columns per block
+    tmp = np.empty((R, min(m, n)), dtype=X.dtype)
+    for c0 in range(0, n, m):
+        mm = min(m, n - c0)
+        acc, t = out[:, c0 : c0 + mm], tmp[:, :mm]
+        np.matmul(Ws[0], X[:, c0 + offsets[0] : c0 + offsets[0] + mm], out=acc)
+        for k in range(1, len(offsets)):
+            np.matmul(Ws[k], X[:, c0 + offsets[k] : c0 + offsets[k] + mm], out=t)
+            acc += t
     return out
 
 
@@ -214,7 +222,7 @@ KERNELS = {True: (pad_flat, unpad_flat, im2col, col2im),
 def conv2d_forward(x, W, b, stride, pad, numba=True):
     """y = W * x + b. x (B, C, H, W), W (O, C, kh, kw), b (O,) or None.
 
-    Returns y (B, O, Ho, Wo) and what the backward needs (the flat padded x, or the columns)."""
+    Returns y (B, O, Ho, Wo) and what the backward needs (x itself, or the columns)."""
     to_flat, from_flat, to_cols, _ = KERNELS[numba]
     B, C, H, Wd = x.shape
     O, _, kh, kw = W.shape
@@ -227,7 +235,7 @@ def conv2d_forward(x, W, b, stride, pad, numba=True):
         Y = shifted_matmul_sum(Ws, Xp, offsets, B * Hp * Wp)  # (O, B Hp Wp)
         if b is not None:
             Y += b[:, None]
-        return from_flat(Y, B, Hp, Wp, 0, 0, Ho, Wo, 0), Xp
+        return from_flat(Y, B, Hp, Wp, 0, 0, Ho, Wo, 0), x
     cols = to_cols(x, kh, kw, stride, pad)  # (C kh kw, B Ho Wo)
     Y = W.reshape(O, -1) @ cols  # (O, B Ho Wo): one sgemm
     if b is not None:
@@ -245,10 +253,11 @@ def conv2d_backward(gy, saved, x_shape, W, stride, pad, need_dx=True, numba=True
     db = gy.sum(axis=(0, 2, 3))  # (O,)
     dx = None
     if stride == 1:
-        Xp, H, Wd = saved, x_shape[2], x_shape[3]
+        H, Wd = x_shape[2], x_shape[3]
         Hp, Wp = H + 2 * pad, Wd + 2 * pad
         n, offsets = B * Hp * Wp, [i * Wp + j for i in range(kh) for j in range(kw)]
         front = offsets[-1]
+        Xp = to_flat(saved, Hp, Wp, pad, pad, 0, front)  # x padded again, as in forward
         G = to_flat(gy, Hp, Wp, 0, 0, front, 0)  # (O, front + n): gy on x's padded grid
         dW = stacked_weight_grad(G[:, front:], Xp, offsets, n)  # (O, taps C)
         dW = np.ascontiguousarray(dW.reshape(O, kh, kw, C).transpose(0, 3, 1, 2))
