@@ -19,9 +19,10 @@ except ImportError:
 need_torch = pytest.mark.skipif(torch is None, reason="torch not installed")
 
 small = st.integers(1, 3)
+tiny = st.integers(1, 2)  # gradcheck runs two forwards per input element: keep inputs small
 
 
-@given(B=small, C=small, O=small, H=st.integers(2, 6), k=st.integers(1, 3), s=small,
+@given(B=tiny, C=tiny, O=small, H=st.integers(2, 5), k=st.integers(1, 3), s=small,
        p=st.integers(0, 1), bias=st.booleans(), seed=st.integers(0, 2**31))  # fmt: skip
 def test_conv2d_gradcheck(B, C, O, H, k, s, p, bias, seed):
     if H + 2 * p < k:
@@ -43,7 +44,7 @@ def test_batch_norm_gradcheck_train_and_eval(B, C, H, seed):
 
 
 @given(
-    shape=st.tuples(small, small, st.integers(2, 7), st.integers(2, 7)), seed=st.integers(0, 2**31)
+    shape=st.tuples(tiny, tiny, st.integers(2, 6), st.integers(2, 6)), seed=st.integers(0, 2**31)
 )
 def test_pool_upsample_concat_gradcheck(shape, seed):
     rng = np.random.default_rng(seed)
