@@ -17,6 +17,7 @@ STEPS = [
     "step08_hvae",
     "step09_noise",
     "step09_toy",
+    "step10_diffusion",
 ]
 
 

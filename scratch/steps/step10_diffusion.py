@@ -1,0 +1,285 @@
+"""``scratch diffusion train|sample``: steps 9-10 on MNIST, the book's U-Net diffusion model
+(T = 1000, linear betas 1e-4..0.02, Adam 1e-3, batch 128, 10 epochs) and, with ``--conditional``,
+the conditional U-Net trained for classifier-free guidance (labels dropped with p = 0.1).
+
+``train`` minimises the book's loss, the mean of (eps - eps_theta(x_t, t[, label]))^2 with
+t ~ U{1..T} and x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps, through the shared loop
+(checkpoint after every epoch, ``--resume``). With ``--ema`` the optimizer's step is followed by an
+EMA update of the weights (decay 0.999), saved in the checkpoint as ``optimizer.ema.<name>``;
+``sample`` then uses the averaged weights.
+"""
+
+import numpy as np
+
+import scratch.nn.functional as F
+from scratch import nn
+from scratch.checkpoint import load_checkpoint
+from scratch.data import MNIST, ArrayDataset, DataLoader
+from scratch.models.diffusion import EMA, SAMPLERS, SCHEDULES, Diffuser, drop_labels
+from scratch.models.unet import UNet, UNetCond
+from scratch.optim import Adam
+from scratch.train import CHECKPOINT, fit, split_state
+from scratch.viz import image_grid
+
+from ._common import have, make_parser, parse, write_json
+from ._latent import stand_in_digits
+
+MNIST_FILES = ("mnist/train-images-idx3-ubyte.gz", "mnist/train-labels-idx1-ubyte.gz")
+NUM_LABELS = 10
+DATA_RANGES = {"01": (0.0, 1.0), "pm1": (-1.0, 1.0)}
+QUICK = {"channels": "8,16,32", "subset": 512, "batch_size": 32, "steps": 40, "n": 10}
+
+
+class WithEMA:
+    """An optimizer whose ``step()`` is followed by ``ema.update(model)``; its state_dict holds
+    the optimizer's entries and the EMA's as ``ema.<name>``, so the shared loop checkpoints and
+    resumes both."""
+
+    def __init__(self, optimizer, model, decay: float = 0.999):
+        self.optimizer, self.model = optimizer, model
+        self.ema = EMA(model, decay)
+
+    def zero_grad(self) -> None:
+        self.optimizer.zero_grad()
+
+    def step(self) -> None:
+        self.optimizer.step()
+        self.ema.update(self.model)
+
+    def state_dict(self) -> dict:
+        ema = {f"ema.{k}": v for k, v in self.ema.state_dict().items()}
+        return {**self.optimizer.state_dict(), **ema}
+
+    def load_state_dict(self, state: dict) -> None:
+        ema, rest = split_ema(state)
+        self.optimizer.load_state_dict(rest)
+        self.ema.load_state_dict(ema)
+
+
+def split_ema(optimizer_state: dict) -> tuple[dict, dict]:
+    """A checkpoint's optimizer entries as (EMA weights by parameter name, the rest)."""
+    ema = {k[4:]: v for k, v in optimizer_state.items() if k.startswith("ema.")}
+    rest = {k: v for k, v in optimizer_state.items() if not k.startswith("ema.")}
+    return ema, rest
+
+
+def parse_channels(text: str) -> tuple[int, int, int]:
+    try:
+        channels = tuple(int(c) for c in text.split(","))
+    except ValueError:
+        channels = ()
+    if len(channels) != 3 or min(channels) < 1:
+        raise ValueError(
+            f"--channels must be three positive integers like 64,128,256, got {text!r}"
+        )
+    return channels
+
+
+def parse_labels(text: str | None, n: int) -> np.ndarray | None:
+    """``--labels``: 'a..b' (each of a..b in turn, repeated to n) or 'l1,l2,...' (repeated to n),
+    every label in 0..9."""
+    if text is None:
+        return None
+    try:
+        if ".." in text:
+            low, high = (int(v) for v in text.split(".."))
+            values = np.arange(low, high + 1)
+        else:
+            values = np.array([int(v) for v in text.split(",")])
+    except ValueError:
+        values = np.array([])
+    if values.size == 0:
+        raise ValueError(f"--labels must look like 0..9 or 3,1,4, got {text!r}")
+    if values.min() < 0 or values.max() >= NUM_LABELS:
+        raise ValueError(
+            f"--labels must lie in 0..{NUM_LABELS - 1}, got {values.min()}..{values.max()}"
+        )
+    return np.resize(values, n).astype(np.int64)  # (n,)
+
+
+def load_digits(quick: bool, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Training images (N, 1, 28, 28) in [0, 1] and labels (N,): MNIST, or when its files are
+    absent the generated stand-in of rings and bars with random labels (they carry no meaning)."""
+    if have(*MNIST_FILES):
+        ds = MNIST(train=True)
+        return ds.data, ds.targets
+    rng = np.random.default_rng(seed)
+    n = QUICK["subset"] if quick else 10000
+    return stand_in_digits(n, rng).reshape(n, 1, 28, 28), rng.integers(0, NUM_LABELS, n)
+
+
+def build(config: dict, seed: int):
+    """(model, diffuser) for a config: the book's UNet, or UNetCond with 10 labels."""
+    nn.init.manual_seed(seed)
+    channels = tuple(config["channels"])
+    if config["conditional"]:
+        model = UNetCond(in_ch=1, num_labels=NUM_LABELS, channels=channels)
+    else:
+        model = UNet(in_ch=1, channels=channels)
+    diffuser = Diffuser(schedule=config["schedule"], data_range=DATA_RANGES[config["data_range"]])
+    return model, diffuser
+
+
+def make_parser_for():
+    parser = make_parser("diffusion", __doc__.split("\n")[0].strip("`"))
+    parser.add_argument("action", nargs="?", default="train", choices=("train", "sample"))
+    train = parser.add_argument_group("train")
+    train.add_argument("--conditional", action="store_true", help="UNetCond, labels dropped p=0.1")
+    train.add_argument("--epochs", type=int, default=10, help="epochs in all (default 10)")
+    train.add_argument("--batch-size", type=int, default=128, help="default 128, the book's")
+    train.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate (1e-3)")
+    train.add_argument("--channels", default="64,128,256", help="U-Net widths (64,128,256)")
+    train.add_argument("--subset", type=int, default=None, help="train on the first N images")
+    train.add_argument("--ema", action="store_true", help="keep an EMA of the weights (0.999)")
+    train.add_argument(
+        "--drop",
+        choices=("per-example", "per-batch"),
+        default="per-example",
+        help="label dropping: each label (the paper) or the whole batch (the book), p=0.1",
+    )
+    train.add_argument("--schedule", choices=SCHEDULES, default="linear")
+    train.add_argument("--data-range", choices=tuple(DATA_RANGES), default="01")
+    train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    sample = parser.add_argument_group("sample")
+    sample.add_argument("--checkpoint", default=None, help="default OUT/checkpoint.npz")
+    sample.add_argument("--sampler", choices=SAMPLERS, default="ddpm")
+    sample.add_argument("--steps", type=int, default=None, help="DDIM steps (default: all T)")
+    sample.add_argument("--n", type=int, default=20, help="images to draw (default 20)")
+    sample.add_argument("--labels", default=None, help="conditional: 0..9 or 3,1,4 (cycled)")
+    sample.add_argument("--gamma", type=float, default=3.0, help="guidance scale (default 3)")
+    sample.add_argument("--eta", type=float, default=0.0, help="DDIM's eta in [0, 1]")
+    return parser
+
+
+def main(argv=None) -> dict:
+    args = parse(make_parser_for(), argv)
+    if args.quick:
+        args.channels = QUICK["channels"]
+        args.subset = min(args.subset or QUICK["subset"], QUICK["subset"])
+        args.batch_size = min(args.batch_size, QUICK["batch_size"])
+        args.epochs = 1
+    for flag in ("epochs", "batch_size", "n"):
+        if getattr(args, flag) < 1:
+            raise ValueError(
+                f"--{flag.replace('_', '-')} must be positive, got {getattr(args, flag)}"
+            )
+    if not args.lr > 0:
+        raise ValueError(f"--lr must be positive, got {args.lr}")
+    if args.subset is not None and args.subset < 1:
+        raise ValueError(f"--subset must be positive, got {args.subset}")
+    if args.action == "train":
+        result = train(args)
+        if args.quick:  # the demo's run also draws a few DDIM samples
+            args.sampler, args.steps, args.n = "ddim", 10, QUICK["n"]
+            args.labels = "0..9" if args.conditional else None
+            result.update(sample(args))
+        return result
+    return sample(args)
+
+
+def train(args) -> dict:
+    x, y = load_digits(args.quick, args.seed)
+    if args.subset is not None:
+        x, y = x[: args.subset], y[: args.subset]
+    config = {
+        "model": "diffusion",
+        "conditional": args.conditional,
+        "channels": list(parse_channels(args.channels)),
+        "schedule": args.schedule,
+        "data_range": args.data_range,
+        "ema": args.ema,
+        "drop": args.drop,
+        "lr": args.lr,
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+        "images": len(x),
+    }
+    model, diffuser = build(config, args.seed)
+    optimizer = Adam(model.parameters(), lr=args.lr)
+    if args.ema:
+        optimizer = WithEMA(optimizer, model)
+    rng = np.random.default_rng(args.seed)  # t, the noise and the dropped labels
+    per = args.drop.removeprefix("per-")
+    T = diffuser.num_timesteps
+
+    def loss_fn(batch):
+        """mean (eps - eps_theta(x_t, t[, labels]))^2 at t ~ U{1..T}."""
+        x_0 = diffuser.to_model(batch[0])  # (B, 1, 28, 28)
+        t = rng.integers(1, T + 1, len(x_0))  # (B,) 1-based
+        x_t, noise = diffuser.add_noise(x_0, t, rng)
+        if not args.conditional:
+            return F.mse_loss(model(x_t, t), noise)
+        labels = drop_labels(batch[1], 0.1, rng, per=per)  # (B,), some NULL_LABEL
+        return F.mse_loss(model(x_t, t, labels), noise)
+
+    loader = DataLoader(ArrayDataset(x, y), args.batch_size, shuffle=True, seed=args.seed)
+    print(f"diffusion: {len(x)} images, {args.epochs} epochs, {config}")
+    history = fit(
+        loss_fn,
+        model,
+        optimizer,
+        loader,
+        args.epochs,
+        args.out,
+        rng=rng,
+        resume=args.resume,
+        config=config,
+        max_steps=QUICK["steps"] if args.quick else None,
+        desc="diffusion",
+    )
+    return {
+        "epochs": len(history["loss"]),
+        "loss_first": round(history["loss"][0], 4),
+        "loss_last": round(history["loss"][-1], 4),
+        "seconds_per_epoch": round(float(np.median(history["seconds"])), 2),
+    }
+
+
+def load(path, seed: int):
+    """(model, diffuser, config, epoch) from a checkpoint, the EMA weights swapped in if saved."""
+    state, meta = load_checkpoint(path)
+    config = meta["config"]
+    if config.get("model") != "diffusion":
+        raise ValueError(f"{path}: not a diffusion checkpoint (config {config})")
+    model, diffuser = build(config, seed)
+    weights, opt_state = split_state(state)
+    ema, _ = split_ema(opt_state)
+    model.load_state_dict({**weights, **ema})  # the averages replace the parameters
+    print(f"loaded {path} (epoch {meta['epoch']}, {'EMA weights, ' if ema else ''}{config})")
+    return model, diffuser, config, meta["epoch"]
+
+
+def sample(args) -> dict:
+    """Draw ``--n`` images and save them as a grid, titled with their labels when conditional."""
+    path = args.checkpoint or args.out / CHECKPOINT
+    model, diffuser, config, epoch = load(path, args.seed)
+    labels = parse_labels(args.labels, args.n)
+    if labels is not None and not config["conditional"]:
+        raise ValueError("--labels needs a conditional checkpoint (trained with --conditional)")
+    if labels is None and config["conditional"]:
+        labels = np.resize(np.arange(NUM_LABELS), args.n)  # one of each digit per row
+    x = diffuser.sample(
+        model,
+        (args.n, 1, 28, 28),
+        labels=labels,
+        gamma=args.gamma,
+        sampler=args.sampler,
+        steps=args.steps,
+        eta=args.eta,
+        rng=args.seed,
+    )
+    images = diffuser.to_images(x)  # (n, 1, 28, 28) in [0, 1]
+    name = f"samples_{args.sampler}{args.steps or ''}"
+    titles = None if labels is None else [str(v) for v in labels]
+    png = image_grid(images, args.out / f"{name}.png", ncols=10, titles=titles)
+    result = {
+        "samples": str(png),
+        "sampler": args.sampler,
+        "steps": args.steps or diffuser.num_timesteps,
+        "epoch": epoch,
+    }
+    if labels is not None:
+        result["gamma"] = args.gamma
+    write_json(args.out / f"{name}.json", result)
+    print(f"samples -> {png}")
+    return result
