@@ -1,0 +1,87 @@
+"""``scratch classifier``: train the small MNIST CNN whose penultimate features define the
+classifier-FID (Adam 1e-3, batch 128, seed 0); writes history.json, loss.png and the float16
+weights ``mnist_classifier.npz`` (copy it to scratch/eval/ to ship it)."""
+
+import numpy as np
+
+from scratch.autograd import Tensor
+from scratch.data import MNIST, ArrayDataset, DataLoader
+from scratch.eval.classifier import MNISTClassifier, load_classifier, save_classifier
+from scratch.nn import functional as F
+from scratch.nn import init
+from scratch.optim import Adam
+from scratch.train import fit
+
+from ._common import have, make_parser, parse, write_json
+
+MNIST_FILES = [
+    f"mnist/{s}-{k}-idx{d}-ubyte.gz"
+    for s in ("train", "t10k")
+    for k, d in (("images", 3), ("labels", 1))
+]
+
+
+def stand_in(n: int, seed: int) -> ArrayDataset:
+    """Generated digits: one random 28x28 template per class plus noise, clipped to [0, 1]."""
+    rng = np.random.default_rng(seed)
+    templates = np.random.default_rng(12345).random((10, 1, 28, 28))  # fixed across splits
+    labels = rng.integers(0, 10, n)
+    x = np.clip(templates[labels] + 0.3 * rng.standard_normal((n, 1, 28, 28)), 0, 1)
+    return ArrayDataset(x.astype(np.float32), labels.astype(np.int64))
+
+
+def main(argv=None) -> dict:
+    parser = make_parser("classifier", __doc__.split("\n")[0])
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--resume", action="store_true", help="continue from out/checkpoint.npz")
+    args = parse(parser, argv)
+    if have(*MNIST_FILES):
+        train, test = MNIST(train=True), MNIST(train=False)
+    else:
+        train, test = stand_in(2000, args.seed), stand_in(500, args.seed + 1)
+    if args.quick:
+        train = ArrayDataset(*(a[:2000] for a in train.arrays))
+        test = ArrayDataset(*(a[:1000] for a in test.arrays))
+    init.manual_seed(args.seed)
+    model = MNISTClassifier()
+    optimizer = Adam(model.parameters(), lr=args.lr)
+    loader = DataLoader(train, batch_size=args.batch_size, shuffle=True, seed=args.seed)
+    config = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "seed": args.seed,
+        "n_train": len(train),
+    }
+
+    def loss_fn(batch):
+        x, t = batch
+        return F.cross_entropy(model(Tensor(x)), t)
+
+    history = fit(
+        loss_fn,
+        model,
+        optimizer,
+        loader,
+        epochs=args.epochs,
+        out=args.out,
+        resume=args.resume,
+        config=config,
+        desc="classifier",
+    )
+    x_test, t_test = test.arrays
+    accuracy = float((model.predict(x_test) == t_test).mean())
+    path = save_classifier(model, args.out / "mnist_classifier.npz")
+    shipped = float((load_classifier(path).predict(x_test) == t_test).mean())
+    print(f"test accuracy {accuracy:.4f} (float32), {shipped:.4f} (float16 weights in {path})")
+    result = {
+        "test_accuracy": accuracy,
+        "test_accuracy_float16": shipped,
+        "n_test": len(t_test),
+        "final_loss": history["loss"][-1],
+        "epochs": args.epochs,
+    }
+    write_json(args.out / "classifier.json", {**result, "config": config, **history})
+    return result
