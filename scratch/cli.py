@@ -19,7 +19,7 @@ COMMANDS = {
     "hvae": ("step08_hvae", "step 8: the hierarchical VAE on MNIST: train | sample | eval"),
     "noise": ("step09_noise", "step 9: forward noising of flower.png; closed form vs sequential"),
     "diffusion2d": ("step09_toy", "step 9 on 2-D toy data: ring and moons, DDPM and DDIM samples"),
-    "classifier": ("step10_classifier", "the frozen MNIST CNN behind classifier-FID (scratch/eval)"),
+    "classifier": ("step10_classifier", "the frozen MNIST CNN behind classifier-FID"),
     "diffusion": ("step10_diffusion", "steps 9-10: U-Net diffusion on MNIST: train | sample"),
 }
 
