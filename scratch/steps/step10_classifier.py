@@ -41,8 +41,9 @@ def main(argv=None) -> dict:
         train, test = MNIST(train=True), MNIST(train=False)
     else:
         train, test = stand_in(2000, args.seed), stand_in(500, args.seed + 1)
-    if args.quick:
-        train = ArrayDataset(*(a[:2000] for a in train.arrays))
+    if args.quick:  # one epoch on 1,000 images
+        args.epochs = 1
+        train = ArrayDataset(*(a[:1000] for a in train.arrays))
         test = ArrayDataset(*(a[:1000] for a in test.arrays))
     init.manual_seed(args.seed)
     model = MNISTClassifier()
