@@ -1,0 +1,123 @@
+"""``scratch diffusion``: the U-Net's loss falls, resume is exact (EMA included), conditional
+training with label dropping, the sample grid, and clear errors for bad input."""
+
+import numpy as np
+import pytest
+
+import scratch.nn.functional as F
+from scratch import nn
+from scratch.checkpoint import load_checkpoint
+from scratch.models.diffusion import NULL_LABEL, Diffuser
+from scratch.models.unet import UNet
+from scratch.optim import Adam
+from scratch.steps import step10_diffusion
+from scratch.steps._latent import stand_in_digits
+
+TINY = ["--channels", "4,8,8", "--subset", "48", "--batch-size", "16", "--epochs", "1"]
+
+
+@pytest.fixture
+def stand_in(monkeypatch):
+    """Train on the generated stand-in, whether or not MNIST is present (small and fast)."""
+    monkeypatch.setattr(step10_diffusion, "have", lambda *names: False)
+
+
+def test_tiny_unet_loss_falls_over_a_few_steps():
+    rng = np.random.default_rng(0)
+    nn.init.manual_seed(0)
+    model, diffuser = UNet(channels=(4, 8, 8)), Diffuser()
+    x_0 = stand_in_digits(16, rng).reshape(16, 1, 28, 28)
+    t = rng.integers(1, 1001, 16)
+    x_t, noise = diffuser.add_noise(x_0, t, rng)
+    optimizer = Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(6):
+        optimizer.zero_grad()
+        loss = F.mse_loss(model(x_t, t), noise)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert np.all(np.diff(losses) < 0) and losses[-1] < 0.9 * losses[0], losses
+
+
+def test_resume_equals_the_uninterrupted_run_bitwise(stand_in, tmp_path):
+    flags = [*TINY, "--conditional", "--ema", "--drop", "per-batch"]
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    step10_diffusion.main(["train", *flags, "--epochs", "2", "--out", str(straight)])
+    step10_diffusion.main(["train", *flags, "--epochs", "1", "--out", str(split)])
+    step10_diffusion.main(["train", *flags, "--epochs", "2", "--resume", "--out", str(split)])
+    a, meta_a = load_checkpoint(straight / "checkpoint.npz")
+    b, meta_b = load_checkpoint(split / "checkpoint.npz")
+    assert a.keys() == b.keys() and any(k.startswith("optimizer.ema.") for k in a)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert meta_a["history"]["loss"] == meta_b["history"]["loss"]
+    assert meta_a["rng"] == meta_b["rng"] and meta_b["epoch"] == 2
+
+
+def test_conditional_training_then_a_labelled_ddim_grid_with_ema_weights(stand_in, tmp_path):
+    out = ["--out", str(tmp_path)]
+    result = step10_diffusion.main(["train", *TINY, "--conditional", "--ema", *out])
+    assert result["epochs"] == 1 and np.isfinite(result["loss_last"])
+    model, _, config, _ = step10_diffusion.load(tmp_path / "checkpoint.npz", seed=0)
+    state, _ = load_checkpoint(tmp_path / "checkpoint.npz")
+    assert config["conditional"] and config["ema"]
+    for name, p in model.named_parameters():  # sampling uses the averages, not the last weights
+        np.testing.assert_array_equal(p.data, state[f"optimizer.ema.{name}"])
+    assert not np.array_equal(
+        state["model.label_emb.weight"], state["optimizer.ema.label_emb.weight"]
+    )
+    args = ["sample", *out, "--sampler", "ddim", "--steps", "3", "--n", "10", "--labels", "0..9"]
+    result = step10_diffusion.main(args)
+    assert result["steps"] == 3 and result["gamma"] == 3.0
+    assert (tmp_path / "samples_ddim3.png").stat().st_size > 1000
+
+
+class LabelSpy(nn.Module):
+    """A one-parameter stand-in for the U-Net, eps = w x_t, that records the labels it gets."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(np.ones(1, dtype=np.float32))
+        self.seen = []
+
+    def forward(self, x, t, labels=None):
+        self.seen.append(labels)
+        return x * self.w
+
+
+def test_labels_and_drop_modes_reach_the_model(stand_in, tmp_path, monkeypatch):
+    """per-batch drops every label of a batch or none; per-example drops some of each batch."""
+    spy = LabelSpy()
+    monkeypatch.setattr(step10_diffusion, "build", lambda config, seed: (spy, Diffuser()))
+    for drop in ("per-batch", "per-example"):
+        spy.seen.clear()
+        args = ["train", *TINY, "--subset", "960", "--conditional", "--drop", drop]
+        step10_diffusion.main([*args, "--out", str(tmp_path / drop)])
+        dropped = np.array([np.mean(labels == NULL_LABEL) for labels in spy.seen])  # (60,)
+        assert len(spy.seen) == 60 and 0 < dropped.mean() < 0.3
+        if drop == "per-batch":
+            assert set(dropped) <= {0.0, 1.0}
+        else:
+            assert np.any((dropped > 0) & (dropped < 1))
+
+
+def test_bad_input_is_a_clear_value_error(stand_in, tmp_path):
+    out = ["--out", str(tmp_path)]
+    step10_diffusion.main(["train", *TINY, *out])  # an unconditional checkpoint
+    with pytest.raises(ValueError, match="needs a conditional checkpoint"):
+        step10_diffusion.main(["sample", *out, "--labels", "0..9"])
+    with pytest.raises(ValueError, match=r"--labels must lie in 0..9, got 0..10"):
+        step10_diffusion.main(["sample", *out, "--labels", "0..10"])
+    with pytest.raises(ValueError, match="--labels must look like"):
+        step10_diffusion.main(["sample", *out, "--labels", "a,b"])
+    with pytest.raises(ValueError, match="--channels must be three positive integers"):
+        step10_diffusion.main(["train", *out, "--channels", "8,16"])
+    with pytest.raises(ValueError, match="--n must be positive"):
+        step10_diffusion.main(["sample", *out, "--n", "0"])
+    with pytest.raises(ValueError, match="DDPM visits all 1000 steps"):
+        step10_diffusion.main(["sample", *out, "--steps", "10"])
+    with pytest.raises(ValueError, match="no checkpoint file"):
+        step10_diffusion.main(["sample", "--checkpoint", str(tmp_path / "none.npz"), *out])
+    with pytest.raises(SystemExit):
+        step10_diffusion.main(["fit", *out])
