@@ -9,9 +9,13 @@ The checkpoint ``out/checkpoint.npz`` holds the model's state_dict (``model.<nam
 optimizer's (``optimizer.state.<i>.<name>``: Adam's moments and step counts) and, as metadata,
 the finished epochs, the state of ``rng`` (the model's noise) and the history. Since the loader's
 order of epoch e depends only on (seed, e), a run resumed after epoch e continues exactly as the
-uninterrupted run would have: the parameters agree bit for bit.
+uninterrupted run would have: the parameters agree bit for bit. Long epochs (the U-Net's) are
+also checkpointed mid-epoch every ``save_every`` seconds, with the number of batches done: a
+resume skips those batches of the epoch's order, so a run cut off by a time limit loses at most
+``save_every`` seconds and still continues bit for bit.
 """
 
+import itertools
 import json
 import math
 import time
@@ -41,6 +45,7 @@ def fit(
     config: dict | None = None,
     max_steps: int | None = None,
     desc: str = "train",
+    save_every: float = 600.0,
 ) -> dict:
     """Train for ``epochs`` epochs in all (counting those in a resumed checkpoint); return the
     history {'epoch': [...], 'loss': [...], 'seconds': [...]} (loss: the mean over the epoch's
@@ -52,28 +57,31 @@ def fit(
     out.mkdir(parents=True, exist_ok=True)
     path = out / CHECKPOINT
     history = {"epoch": [], "loss": [], "seconds": []}
-    start = 0
+    start, done, done_loss, done_seconds = 0, 0, 0.0, 0.0  # a mid-epoch checkpoint's progress
     if resume and path.exists():
-        start, history = restore(path, model, optimizer, rng)
-        loader.epoch = start
-        print(f"resumed from {path} after epoch {start}")
+        meta = restore(path, model, optimizer, rng)
+        start, history = meta["epoch"], meta["history"]
+        done, done_loss, done_seconds = meta["step"], meta["step_loss"], meta["step_seconds"]
+        print(f"resumed from {path} after epoch {start}" + (f", step {done}" if done else ""))
     elif resume:
         print(f"no checkpoint at {path}: starting from scratch")
     for epoch in range(start + 1, epochs + 1):
         loader.epoch = epoch - 1
-        tick = time.perf_counter()
-        total, count = 0.0, 0
+        tick = last_save = time.perf_counter()
+        total, count = done_loss, done  # nonzero only in an epoch resumed mid-way
         n = len(loader) if max_steps is None else min(len(loader), max_steps)
-        with tqdm(total=n, desc=f"{desc} epoch {epoch}/{epochs}", mininterval=1.0) as bar:
-            for batch in loader:
+        with tqdm(
+            total=n, initial=count, desc=f"{desc} epoch {epoch}/{epochs}", mininterval=1.0
+        ) as bar:
+            for batch in itertools.islice(loader, count, n):
                 optimizer.zero_grad()
                 loss = loss_fn(batch)
                 value = loss.item()
                 if not math.isfinite(value):
                     saved = (
-                        f"the last finished epoch is saved in {path}"
+                        f"the last checkpoint is saved in {path}"
                         if path.exists()
-                        else "no epoch finished, so there is no checkpoint"
+                        else "nothing was checkpointed yet"
                     )
                     raise TrainingDiverged(
                         f"the loss became {value} at epoch {epoch}, step {count + 1}; {saved}. "
@@ -86,25 +94,42 @@ def fit(
                 bar.update()
                 if count % 100 == 0:
                     bar.set_postfix(loss=f"{total / count:.4f}", refresh=False)
-                if count == n:
-                    break
+                now = time.perf_counter()
+                if now - last_save >= save_every and count < n:
+                    progress = (count, total, done_seconds + now - tick)
+                    save(path, model, optimizer, rng, epoch - 1, history, config, progress)
+                    last_save = now
         history["epoch"].append(epoch)
         history["loss"].append(total / count)
-        history["seconds"].append(time.perf_counter() - tick)
+        history["seconds"].append(done_seconds + time.perf_counter() - tick)
+        done, done_loss, done_seconds = 0, 0.0, 0.0
         print(f"epoch {epoch}: loss {total / count:.4f} ({history['seconds'][-1]:.1f} s)")
         save(path, model, optimizer, rng, epoch, history, config)
         write_history(out, history, config)
     return history
 
 
-def save(path, model, optimizer, rng, epoch: int, history: dict, config: dict | None) -> Path:
-    """Write the checkpoint atomically (temporary file, then rename)."""
+def save(
+    path,
+    model,
+    optimizer,
+    rng,
+    epoch: int,
+    history: dict,
+    config: dict | None,
+    progress=(0, 0.0, 0.0),
+) -> Path:
+    """Write the checkpoint atomically (temporary file, then rename). ``progress`` is (batches
+    done, their summed loss, seconds) of the unfinished epoch ``epoch + 1``, for a mid-epoch save."""
     state = {f"model.{k}": v for k, v in model.state_dict().items()}
     state.update({f"optimizer.{k}": v for k, v in optimizer.state_dict().items()})
     return save_checkpoint(
         path,
         state,
         epoch=epoch,
+        step=progress[0],
+        step_loss=progress[1],
+        step_seconds=progress[2],
         history=history,
         config=config or {},
         rng=None if rng is None else rng.bit_generator.state,
@@ -118,9 +143,9 @@ def split_state(state: dict) -> tuple[dict, dict]:
     return model, opt
 
 
-def restore(path, model, optimizer=None, rng=None) -> tuple[int, dict]:
-    """Load a checkpoint into ``model`` (and ``optimizer``, ``rng`` when given):
-    returns (finished epochs, history)."""
+def restore(path, model, optimizer=None, rng=None) -> dict:
+    """Load a checkpoint into ``model`` (and ``optimizer``, ``rng`` when given); return its metadata:
+    finished ``epoch``, ``history``, ``config`` and the unfinished epoch's ``step`` progress."""
     state, meta = load_checkpoint(path)
     model_state, opt_state = split_state(state)
     model.load_state_dict(model_state)
@@ -128,7 +153,7 @@ def restore(path, model, optimizer=None, rng=None) -> tuple[int, dict]:
         optimizer.load_state_dict(opt_state)
     if rng is not None and meta.get("rng") is not None:
         rng.bit_generator.state = meta["rng"]
-    return meta["epoch"], meta["history"]
+    return {"step": 0, "step_loss": 0.0, "step_seconds": 0.0, **meta}
 
 
 def write_history(out: Path, history: dict, config: dict | None) -> None:

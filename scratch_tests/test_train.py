@@ -104,3 +104,33 @@ def test_bad_epochs_is_a_value_error(tmp_path):
     model, optimizer, loader = setup(VAE, data(64))
     with pytest.raises(ValueError, match="epochs must be a positive"):
         fit(lambda b: model.get_loss(b[0]), model, optimizer, loader, 0, tmp_path)
+
+
+class Interrupt(Exception):
+    """Stands in for a session's time limit cutting a run off mid-epoch."""
+
+
+def test_a_run_cut_off_mid_epoch_resumes_bit_for_bit(tmp_path):
+    x = data(320)  # 10 batches an epoch
+    straight, _, hist_a = run(VAE, x, tmp_path / "a", 2)
+    model, optimizer, loader = setup(VAE, x)
+    calls = 0
+
+    def cut_off_at_step_14(batch):
+        nonlocal calls
+        calls += 1
+        if calls == 14:
+            raise Interrupt
+        return model.get_loss(batch[0])
+
+    with pytest.raises(Interrupt):  # save_every=0: a checkpoint after every step
+        fit(cut_off_at_step_14, model, optimizer, loader, 2, tmp_path / "b", rng=model.rng,
+            config={"test": True}, save_every=0.0)  # fmt: skip
+    model, optimizer, loader = setup(VAE, x)
+    history = fit(lambda b: model.get_loss(b[0]), model, optimizer, loader, 2, tmp_path / "b",
+                  rng=model.rng, resume=True, config={"test": True})  # fmt: skip
+    for (name, a), (_, b) in zip(
+        straight.state_dict().items(), model.state_dict().items(), strict=True
+    ):
+        assert np.array_equal(a, b), name
+    assert history["loss"] == hist_a["loss"]
