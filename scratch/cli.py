@@ -20,7 +20,7 @@ COMMANDS = {
     "noise": ("step09_noise", "step 9: forward noising of flower.png; closed form vs sequential"),
     "diffusion2d": ("step09_toy", "step 9 on 2-D toy data: ring and moons, DDPM and DDIM samples"),
     "classifier": ("step10_classifier", "the frozen MNIST CNN behind classifier-FID"),
-    "diffusion": ("step10_diffusion", "steps 9-10: U-Net diffusion on MNIST: train | sample"),
+    "diffusion": ("step10_diffusion", "steps 9-10: diffusion on MNIST: train | sample | eval"),
 }
 
 

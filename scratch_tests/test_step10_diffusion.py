@@ -12,6 +12,7 @@ from scratch.models.unet import UNet
 from scratch.optim import Adam
 from scratch.steps import step10_diffusion
 from scratch.steps._latent import stand_in_digits
+from scratch_tests.conftest import need
 
 TINY = ["--channels", "4,8,8", "--subset", "48", "--batch-size", "16", "--epochs", "1"]
 
@@ -119,5 +120,19 @@ def test_bad_input_is_a_clear_value_error(stand_in, tmp_path):
         step10_diffusion.main(["sample", *out, "--steps", "10"])
     with pytest.raises(ValueError, match="no checkpoint file"):
         step10_diffusion.main(["sample", "--checkpoint", str(tmp_path / "none.npz"), *out])
+    with pytest.raises(ValueError, match="eval compares with MNIST test images"):
+        step10_diffusion.main(["eval", *out, "--n", "20"])
     with pytest.raises(SystemExit):
         step10_diffusion.main(["fit", *out])
+
+
+@need(*step10_diffusion.MNIST_FILES, *step10_diffusion.TEST_FILES)
+def test_eval_writes_fid_beside_the_floor_histogram_and_label_accuracy(tmp_path):
+    out = ["--out", str(tmp_path)]
+    step10_diffusion.main(["train", *TINY, "--conditional", *out])
+    args = ["eval", *out, "--n", "20", "--chunk", "8", "--sampler", "ddim", "--steps", "2"]
+    result = step10_diffusion.main(args)
+    assert result["fid"] > result["fid_floor"] > 0 and result["n"] == 20
+    assert sum(result["class_histogram"]) == 20 and len(result["class_histogram"]) == 10
+    assert set(result["label_accuracy"]) == {"all", *map(str, range(10))}
+    assert (tmp_path / "eval_ddim2.json").is_file()

@@ -1,4 +1,4 @@
-"""``scratch diffusion train|sample``: steps 9-10 on MNIST, the book's U-Net diffusion model
+"""``scratch diffusion train|sample|eval``: steps 9-10 on MNIST, the book's U-Net diffusion model
 (T = 1000, linear betas 1e-4..0.02, Adam 1e-3, batch 128, 10 epochs) and, with ``--conditional``,
 the conditional U-Net trained for classifier-free guidance (labels dropped with p = 0.1).
 
@@ -6,8 +6,12 @@ the conditional U-Net trained for classifier-free guidance (labels dropped with 
 t ~ U{1..T} and x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps, through the shared loop
 (checkpoint after every epoch, ``--resume``). With ``--ema`` the optimizer's step is followed by an
 EMA update of the weights (decay 0.999), saved in the checkpoint as ``optimizer.ema.<name>``;
-``sample`` then uses the averaged weights.
+``sample`` and ``eval`` then use the averaged weights. ``eval`` draws ``--n`` samples and reports
+their classifier-FID (scratch.eval) beside the real-against-real floor, their class histogram and,
+for a conditional model, how often each requested label is recognised.
 """
+
+import time
 
 import numpy as np
 
@@ -25,6 +29,7 @@ from ._common import have, make_parser, parse, write_json
 from ._latent import stand_in_digits
 
 MNIST_FILES = ("mnist/train-images-idx3-ubyte.gz", "mnist/train-labels-idx1-ubyte.gz")
+TEST_FILES = ("mnist/t10k-images-idx3-ubyte.gz", "mnist/t10k-labels-idx1-ubyte.gz")
 NUM_LABELS = 10
 DATA_RANGES = {"01": (0.0, 1.0), "pm1": (-1.0, 1.0)}
 QUICK = {"channels": "8,16,32", "subset": 768, "batch_size": 32, "n": 10}  # 24 steps
@@ -122,7 +127,7 @@ def build(config: dict, seed: int):
 
 def make_parser_for():
     parser = make_parser("diffusion", __doc__.split("\n")[0].strip("`"))
-    parser.add_argument("action", nargs="?", default="train", choices=("train", "sample"))
+    parser.add_argument("action", nargs="?", default="train", choices=("train", "sample", "eval"))
     train = parser.add_argument_group("train")
     train.add_argument("--conditional", action="store_true", help="UNetCond, labels dropped p=0.1")
     train.add_argument("--epochs", type=int, default=10, help="epochs in all (default 10)")
@@ -144,7 +149,8 @@ def make_parser_for():
     sample.add_argument("--checkpoint", default=None, help="default OUT/checkpoint.npz")
     sample.add_argument("--sampler", choices=SAMPLERS, default="ddpm")
     sample.add_argument("--steps", type=int, default=None, help="DDIM steps (default: all T)")
-    sample.add_argument("--n", type=int, default=20, help="images to draw (default 20)")
+    sample.add_argument("--n", type=int, default=None, help="images (sample 20, eval 10000)")
+    sample.add_argument("--chunk", type=int, default=500, help="images per sampling batch")
     sample.add_argument("--labels", default=None, help="conditional: 0..9 or 3,1,4 (cycled)")
     sample.add_argument("--gamma", type=float, default=3.0, help="guidance scale (default 3)")
     sample.add_argument("--eta", type=float, default=0.0, help="DDIM's eta in [0, 1]")
@@ -158,7 +164,9 @@ def main(argv=None) -> dict:
         args.subset = min(args.subset or QUICK["subset"], QUICK["subset"])
         args.batch_size = min(args.batch_size, QUICK["batch_size"])
         args.epochs = 1
-    for flag in ("epochs", "batch_size", "n"):
+    if args.n is None:
+        args.n = 10000 if args.action == "eval" else 20
+    for flag in ("epochs", "batch_size", "n", "chunk"):
         if getattr(args, flag) < 1:
             raise ValueError(
                 f"--{flag.replace('_', '-')} must be positive, got {getattr(args, flag)}"
@@ -174,7 +182,7 @@ def main(argv=None) -> dict:
             args.labels = "0..9" if args.conditional else None
             result.update(sample(args))
         return result
-    return sample(args)
+    return sample(args) if args.action == "sample" else evaluate(args)
 
 
 def train(args) -> dict:
@@ -248,8 +256,9 @@ def load(path, seed: int):
     return model, diffuser, config, meta["epoch"]
 
 
-def sample(args) -> dict:
-    """Draw ``--n`` images and save them as a grid, titled with their labels when conditional."""
+def generate(args):
+    """(images (n, 1, 28, 28) in [0, 1], labels or None, config, epoch): ``--n`` samples from the
+    checkpoint in batches of ``--chunk``, labelled 0..9 in turn (or ``--labels``) when conditional."""
     path = args.checkpoint or args.out / CHECKPOINT
     model, diffuser, config, epoch = load(path, args.seed)
     labels = parse_labels(args.labels, args.n)
@@ -257,28 +266,86 @@ def sample(args) -> dict:
         raise ValueError("--labels needs a conditional checkpoint (trained with --conditional)")
     if labels is None and config["conditional"]:
         labels = np.resize(np.arange(NUM_LABELS), args.n)  # one of each digit per row
-    x = diffuser.sample(
-        model,
-        (args.n, 1, 28, 28),
-        labels=labels,
-        gamma=args.gamma,
-        sampler=args.sampler,
-        steps=args.steps,
-        eta=args.eta,
-        rng=args.seed,
-    )
-    images = diffuser.to_images(x)  # (n, 1, 28, 28) in [0, 1]
+    rng = np.random.default_rng(args.seed)
+    images = np.empty((args.n, 1, 28, 28), dtype=np.float32)
+    for start in range(0, args.n, args.chunk):
+        stop = min(start + args.chunk, args.n)
+        x = diffuser.sample(
+            model,
+            (stop - start, 1, 28, 28),
+            labels=None if labels is None else labels[start:stop],
+            gamma=args.gamma,
+            sampler=args.sampler,
+            steps=args.steps,
+            eta=args.eta,
+            rng=rng,
+        )
+        images[start:stop] = diffuser.to_images(x)
+    return images, labels, config, epoch
+
+
+def describe(args, labels, epoch) -> dict:
+    """The sampling settings, for the JSON files."""
+    result = {"sampler": args.sampler, "steps": args.steps or 1000, "epoch": epoch}
+    if args.sampler == "ddim":
+        result["eta"] = args.eta
+    if labels is not None:
+        result["gamma"] = args.gamma
+    return result
+
+
+def sample(args) -> dict:
+    """Draw ``--n`` images and save them as a grid, titled with their labels when conditional."""
+    images, labels, _, epoch = generate(args)
     name = f"samples_{args.sampler}{args.steps or ''}"
     titles = None if labels is None else [str(v) for v in labels]
     png = image_grid(images, args.out / f"{name}.png", ncols=10, titles=titles)
-    result = {
-        "samples": str(png),
-        "sampler": args.sampler,
-        "steps": args.steps or diffuser.num_timesteps,
-        "epoch": epoch,
-    }
-    if labels is not None:
-        result["gamma"] = args.gamma
+    result = {"samples": str(png), **describe(args, labels, epoch)}
     write_json(args.out / f"{name}.json", result)
     print(f"samples -> {png}")
+    return result
+
+
+def evaluate(args) -> dict:
+    """Classifier-FID of ``--n`` samples against the first n MNIST test images, beside the floor
+    (n training against the same n test images), the class histogram and per-label accuracy."""
+    from scratch.eval import (
+        class_histogram,
+        classifier_fid,
+        fid_floor,
+        label_accuracy,
+        load_classifier,
+    )
+
+    if not have(*TEST_FILES):
+        raise ValueError(f"eval compares with MNIST test images: {', '.join(TEST_FILES)} needed")
+    if not 2 <= args.n <= 10000:
+        raise ValueError(f"--n must lie in 2..10000 (MNIST has 10000 test images), got {args.n}")
+    tick = time.perf_counter()
+    images, labels, config, epoch = generate(args)
+    seconds = time.perf_counter() - tick
+    classifier = load_classifier()
+    fid = classifier_fid(images, MNIST(train=False).data[: args.n], classifier)
+    floor = fid_floor(classifier, n=args.n)["fid"]
+    result = {
+        **describe(args, labels, epoch),
+        "n": args.n,
+        "conditional": config["conditional"],
+        "fid": round(fid, 4),
+        "fid_floor": round(floor, 4),
+        "fid_over_floor": round(fid / floor, 3),
+        "class_histogram": class_histogram(images, classifier).tolist(),
+        "sample_seconds": round(seconds, 1),
+    }
+    if labels is not None:
+        result["label_accuracy"] = {
+            k: round(v, 4) for k, v in label_accuracy(images, labels, classifier).items()
+        }
+    print(
+        f"classifier-FID {fid:.4f} (floor, train vs test: {floor:.4f}; ratio "
+        f"{fid / floor:.2f}), class histogram {result['class_histogram']}"
+    )
+    if labels is not None:
+        print(f"classified as the requested label: {result['label_accuracy']}")
+    write_json(args.out / f"eval_{args.sampler}{args.steps or ''}.json", result)
     return result
