@@ -52,12 +52,8 @@ def images(n: int) -> np.ndarray:
     return np.random.default_rng(0).random((n, 784), dtype=np.float32)
 
 
-def scratch_trainer(x: np.ndarray, batch: int):
-    """A function running n steps of scratch's VAE, cycling over x in batches."""
-    nn.init.manual_seed(0)
-    model = VAE(rng=0)
-    optimizer = Adam(model.parameters(), lr=LR)
-    batches = [x[i : i + batch] for i in range(0, len(x) - batch + 1, batch)]
+def stepper(model, optimizer, batches):
+    """A function running n training steps (either framework), cycling over ``batches``."""
 
     def run(n: int) -> float:
         for i in range(n):
@@ -68,6 +64,16 @@ def scratch_trainer(x: np.ndarray, batch: int):
         return loss.item()
 
     return run
+
+
+def scratch_trainer(x: np.ndarray, batch: int):
+    """A function running n steps of scratch's VAE, cycling over x in batches."""
+    nn.init.manual_seed(0)
+    model = VAE(rng=0)
+    optimizer = Adam(model.parameters(), lr=LR)
+    return stepper(
+        model, optimizer, [x[i : i + batch] for i in range(0, len(x) - batch + 1, batch)]
+    )
 
 
 def torch_trainer(x: np.ndarray, batch: int):
@@ -75,16 +81,7 @@ def torch_trainer(x: np.ndarray, batch: int):
     model = book_model(torch)
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
     batches = [torch.from_numpy(x[i : i + batch]) for i in range(0, len(x) - batch + 1, batch)]
-
-    def run(n: int) -> float:
-        for i in range(n):
-            optimizer.zero_grad()
-            loss = model.get_loss(batches[i % len(batches)])
-            loss.backward()
-            optimizer.step()
-        return loss.item()
-
-    return run
+    return stepper(model, optimizer, batches)
 
 
 TRAINERS = {"scratch": scratch_trainer, "torch": torch_trainer}

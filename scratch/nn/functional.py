@@ -303,25 +303,28 @@ class CrossEntropy(Function):
         return (gx * (g if g.ndim == 0 else g[:, None]),)
 
 
+def _elementwise_loss(cls, name: str, x, t, reduction: str):
+    """Check the reduction and that x and t have one shape, then apply the loss Function."""
+    _check_reduction(reduction)
+    _check_same_shape(name, x, t)
+    return cls(reduction)(x, t)
+
+
 def mse_loss(x, t, reduction: str = "mean"):
     """Mean (or sum, or elementwise) squared error."""
-    _check_reduction(reduction)
-    _check_same_shape("mse_loss", x, t)
-    return MSELoss(reduction)(x, t)
+    return _elementwise_loss(MSELoss, "mse_loss", x, t, reduction)
 
 
 def binary_cross_entropy(p, t, reduction: str = "mean"):
     """Cross-entropy of probabilities p in [0, 1] against targets t in [0, 1]."""
-    _check_reduction(reduction)
-    _check_same_shape("binary_cross_entropy", p, t)
-    return BinaryCrossEntropy(reduction)(p, t)
+    return _elementwise_loss(BinaryCrossEntropy, "binary_cross_entropy", p, t, reduction)
 
 
 def binary_cross_entropy_with_logits(x, t, reduction: str = "mean"):
     """binary_cross_entropy(sigmoid(x), t), computed stably from the logits x."""
-    _check_reduction(reduction)
-    _check_same_shape("binary_cross_entropy_with_logits", x, t)
-    return BinaryCrossEntropyWithLogits(reduction)(x, t)
+    return _elementwise_loss(
+        BinaryCrossEntropyWithLogits, "binary_cross_entropy_with_logits", x, t, reduction
+    )
 
 
 def cross_entropy(x, t, reduction: str = "mean"):
