@@ -3,6 +3,7 @@ freeing the graph, dtypes and errors."""
 
 import gc
 import tracemalloc
+import weakref
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ import pytest
 import scratch
 from scratch import Tensor, no_grad
 from scratch.autograd import Function
+from scratch.nn import functional as F
 
 
 def leaf(*values, dtype=np.float64):
@@ -135,6 +137,18 @@ def test_backward_frees_saved_arrays_while_the_output_is_alive():
     f = y.creator
     y.backward()
     assert f.inputs is None and not [k for k in vars(f) if k != "inputs"]
+
+
+def test_an_activation_backward_does_not_need_is_freed_at_once():
+    x = Tensor(np.linspace(-1, 1, 12).reshape(3, 4), requires_grad=True)
+    h = x * 3.0  # Mul keeps its inputs' data; ReLU keeps only its output
+    alive = weakref.ref(h.data)
+    y = F.relu(h)
+    del h
+    gc.collect()
+    assert alive() is None, "the graph still holds the ReLU's input"
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, 3.0 * (x.data > 0))
 
 
 # ---- dtypes --------------------------------------------------------------------------------------

@@ -67,18 +67,32 @@ def _any_requires_grad(xs: list) -> bool:
     return False
 
 
+class Edge:
+    """What the graph needs of an intermediate input: its creator and place, not its data.
+
+    A Function keeps leaves (which receive ``.grad``) as Tensors and every other input as an Edge,
+    so an activation that backward does not need is freed as soon as nothing else holds it (the
+    input of a ReLU, of a concat or of an add), as in PyTorch."""
+
+    __slots__ = ("creator", "index", "requires_grad", "shape", "dtype")
+
+    def __init__(self, x: Tensor):
+        self.creator, self.index, self.requires_grad = x.creator, x.index, True
+        self.shape, self.dtype = x.data.shape, x.data.dtype
+
+
 class Function:
     """One differentiable operation. ``f(*inputs)`` runs ``forward`` on the inputs' data and, when
     a graph is being recorded and an input requires grad, links the outputs to ``f``."""
 
-    inputs = ()  # the input Tensors while a graph is recorded; None once backward freed it
+    inputs = ()  # the input Tensors (leaves) and Edges while recorded; None once backward freed it
     n_outputs = 1
 
     def __call__(self, *inputs):
         xs = [x if isinstance(x, Tensor) else _lift(x, inputs) for x in inputs]
         ys = self.forward(*[x.data for x in xs])
         if Config.enable_grad and _any_requires_grad(xs):
-            self.inputs = xs
+            self.inputs = [x if x.creator is None else Edge(x) for x in xs]
             if type(ys) is not tuple:
                 return _output(ys, self, 0)
             self.n_outputs = len(ys)
@@ -108,13 +122,13 @@ class Function:
         for x, gx in zip(self.inputs, gxs, strict=True):
             if gx is None or not x.requires_grad:
                 continue
-            data = x.data
+            shape, dtype = x.shape, x.dtype
             if type(gx) is not np.ndarray:
                 gx = np.asarray(gx)
-            if gx.shape != data.shape:
-                gx = sum_to(gx, data.shape)
-            if gx.dtype != data.dtype:
-                gx = gx.astype(data.dtype)
+            if gx.shape != shape:
+                gx = sum_to(gx, shape)
+            if gx.dtype != dtype:
+                gx = gx.astype(dtype)
             pairs.append((x, gx))
         return pairs
 
