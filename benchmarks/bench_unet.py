@@ -9,6 +9,10 @@
 Timings are interleaved round by round in one process (so outside load hits both alike); the table
 gives the median ms and the ratio scratch / torch. ``--profile`` prints the cProfile of scratch's
 training step. Writes benchmarks/results/unet.json.
+
+``--malloc reuse`` (the default, as the ``scratch`` command does) keeps freed memory for reuse
+(``scratch.kernels.memory``) in the process, and so for both frameworks; ``--malloc default``
+leaves glibc's own thresholds.
 """
 
 import argparse
@@ -26,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from scratch.autograd import Tensor, no_grad
+from scratch.kernels.memory import reuse_freed_memory
 from scratch.models.unet import UNetCond
 from scratch.nn import functional as F
 from scratch.optim import Adam
@@ -120,8 +125,9 @@ def child(framework: str, B: int, steps: int) -> None:
     print(json.dumps({"rss_before_mb": round(before), "peak_rss_mb": round(peak_rss_mb())}))
 
 
-def peak_memory(framework: str, B: int, steps: int) -> dict:
-    cmd = [sys.executable, __file__, "--child", framework, "--batch", str(B), "--steps", str(steps)]
+def peak_memory(framework: str, B: int, steps: int, malloc: str) -> dict:
+    cmd = [sys.executable, __file__, "--child", framework, "--batch", str(B), "--steps", str(steps),
+           "--malloc", malloc]  # fmt: skip
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -147,14 +153,18 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--sample-batch", type=int, default=20)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--malloc", choices=("reuse", "default"), default="reuse")
     parser.add_argument("--child", choices=list(RUNNERS), help=argparse.SUPPRESS)
     parser.add_argument("--out", default=str(HERE / "results" / "unet.json"))
     args = parser.parse_args(argv)
+    if args.malloc == "reuse":
+        reuse_freed_memory()
     if args.child:
         return child(args.child, args.batch, args.steps)
     frameworks = ["scratch"] + (["torch"] if torch is not None else [])
     results = {"machine": platform.processor() or platform.machine(), "rounds": args.rounds,
-               "torch": None if torch is None else torch.__version__}  # fmt: skip
+               "torch": None if torch is None else torch.__version__,
+               "malloc": args.malloc}  # fmt: skip
     for what, B, train in (("train_step", args.batch, True),
                            ("sample_forward", args.sample_batch, False)):  # fmt: skip
         fns = {f: RUNNERS[f](B, train) for f in frameworks}
@@ -165,7 +175,7 @@ def main(argv=None) -> dict:
         results[f"{what}_batch{B}"] = row
         print(what, f"batch {B}:", row)
         del fns
-    mem = {f: peak_memory(f, args.batch, 2) for f in frameworks}
+    mem = {f: peak_memory(f, args.batch, 2, args.malloc) for f in frameworks}
     results["peak_rss_train_step_mb"] = mem
     print("peak RSS of the training step (MB):", mem)
     if args.profile:

@@ -1,6 +1,8 @@
 """The convolution and resampling kernels: Numba equals its NumPy twin, and both equal the
 defining sums written as plain loops."""
 
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -56,8 +58,24 @@ def test_im2col_col2im_equal_numpy_twins(g, seed, dtype):
     assert lhs == pytest.approx(rhs, rel=1e-4, abs=1e-4)
 
 
+@contextmanager
+def min_shifted_channels(n):
+    """Route stride-1 convolutions with >= n input channels through the shifted-slices path."""
+    saved, K.MIN_SHIFTED_CHANNELS = K.MIN_SHIFTED_CHANNELS, n
+    try:
+        yield
+    finally:
+        K.MIN_SHIFTED_CHANNELS = saved
+
+
+@pytest.mark.parametrize("path", ["shifted", "im2col"])
 @given(g=geometry, O=st.integers(1, 4), seed=st.integers(0, 2**31))
-def test_conv_forward_backward_match_direct_sum_and_twin(g, O, seed):
+def test_conv_forward_backward_match_direct_sum_and_twin(path, g, O, seed):
+    with min_shifted_channels(1 if path == "shifted" else 10**9):
+        check_conv_forward_backward(g, O, seed)
+
+
+def check_conv_forward_backward(g, O, seed):
     B, C, H, Wd, kh, kw, s, p = g
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((B, C, H, Wd))
@@ -186,3 +204,13 @@ def test_shifted_matmul_sum_blocks_equal_one_block():
     for block_bytes in (1, 10**9):
         got = K.shifted_matmul_sum(Ws, X, offsets, 1000, block_bytes=block_bytes)
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_reuse_freed_memory_takes_effect_exactly_on_glibc():
+    import platform
+
+    from scratch.kernels.memory import reuse_freed_memory
+
+    assert reuse_freed_memory() is (platform.libc_ver()[0] == "glibc")
+    a = np.ones(2**24, np.float32)  # 64 MB, now from the heap: still an ordinary array
+    assert a.sum() == 2**24

@@ -15,12 +15,13 @@ views too, with G = gy laid out on the same grid (zeros on the dropped anchors):
 
 The weight gradient is the one place where 9 products are slow: each has a tiny (O, C) result
 and a huge inner dimension n, which OpenBLAS threads badly. It is computed instead as one product
-per block of columns with the 9 shifted views stacked (a bounded im2col block, <= 64 MB).
+per block of columns with the 9 shifted views stacked (a bounded im2col block, <= 16 MB).
 
 Only x itself is kept for the backward (as PyTorch does; it is usually the ReLU output that the
-ReLU keeps anyway); the backward pads it again, which costs a few percent. Other strides use
-im2col: cols[(c, i, j), (b, oy, ox)] = x_pad[b, c, oy s + i, ox s + j], Y = W2 @ cols (one sgemm),
-dW2 = (cols @ G^T)^T, dx = col2im(W2^T @ G).
+ReLU keeps anyway); the backward pads it again, which costs a few percent. Other strides, and
+inputs with few channels (the U-Net's first layer: 9 rank-1 products would each stream the whole
+output through memory), use im2col: cols[(c, i, j), (b, oy, ox)] = x_pad[b, c, oy s + i, ox s + j],
+Y = W2 @ cols (one sgemm), dW2 = (cols @ G^T)^T, dx = col2im(W2^T @ G).
 
 The layout moves (``pad_flat``, ``unpad_flat``, ``im2col``, ``col2im``) are Numba kernels, each
 beside a NumPy twin with the same signature; ``conv2d_forward(..., numba=False)`` runs the twins.
@@ -61,24 +62,22 @@ def unpad_flat_numpy(Z, B, Hp, Wp, top, left, H, W, front):
 
 @njit(parallel=True, cache=True)
 def pad_flat(x, Hp, Wp, top, left, front, back):
-    """Numba twin of :func:`pad_flat_numpy`: one (b, c) plane per task."""
+    """Numba twin of :func:`pad_flat_numpy`: one channel (a row of Z, written in order) per task."""
     B, C, H, W = x.shape
     P = Hp * Wp
     Z = np.empty((C, front + B * P + back), dtype=x.dtype)
     for c in prange(C):
         Z[c, :front] = 0
         Z[c, front + B * P :] = 0
-    for bc in prange(B * C):
-        b, c = bc // C, bc % C
-        base = front + b * P
-        Z[c, base : base + top * Wp] = 0
-        Z[c, base + (top + H) * Wp : base + P] = 0
-        for y in range(H):
-            row = base + (top + y) * Wp
-            Z[c, row : row + left] = 0
-            Z[c, row + left + W : row + Wp] = 0
-            for i in range(W):
-                Z[c, row + left + i] = x[b, c, y, i]
+        for b in range(B):
+            base = front + b * P
+            Z[c, base : base + top * Wp] = 0
+            Z[c, base + (top + H) * Wp : base + P] = 0
+            for y in range(H):
+                row = base + (top + y) * Wp
+                Z[c, row : row + left] = 0
+                Z[c, row + left : row + left + W] = x[b, c, y]
+                Z[c, row + left + W : row + Wp] = 0
     return Z
 
 
@@ -97,7 +96,7 @@ def unpad_flat(Z, B, Hp, Wp, top, left, H, W, front):
     return x
 
 
-def shifted_matmul_sum(Ws, X, offsets, n, block_bytes=32 * 2**20):
+def shifted_matmul_sum(Ws, X, offsets, n, block_bytes=4 * 2**20):
     """sum_t Ws[t] @ X[:, offsets[t] : offsets[t] + n] for Ws (T, R, K), X (K, >= max off + n).
 
     Each term is one sgemm on a view of X, accumulated in place, over a few column blocks so that
@@ -116,7 +115,7 @@ def shifted_matmul_sum(Ws, X, offsets, n, block_bytes=32 * 2**20):
     return out
 
 
-def stacked_weight_grad(G, Xp, offsets, n, block_bytes=64 * 2**20):
+def stacked_weight_grad(G, Xp, offsets, n, block_bytes=16 * 2**20):
     """(O, T C): sum over column blocks of G[:, blk] @ [Xp[:, off_t + blk] for t]^T, i.e. the
     gradient of every tap at once, with the stacked block (T C, m) as the only temporary."""
     T, C = len(offsets), Xp.shape[0]
@@ -215,6 +214,14 @@ def col2im(cols, x_shape, kh, kw, stride, pad):
 
 # ---- the convolution ----------------------------------------------------------------------------
 
+MIN_SHIFTED_CHANNELS = 8  # below this, the taps' products are rank-C updates: im2col is faster
+
+
+def shifted(stride: int, C: int) -> bool:
+    """Whether a convolution takes the shifted-slices path (else im2col)."""
+    return stride == 1 and C >= MIN_SHIFTED_CHANNELS
+
+
 KERNELS = {True: (pad_flat, unpad_flat, im2col, col2im),
            False: (pad_flat_numpy, unpad_flat_numpy, im2col_numpy, col2im_numpy)}  # fmt: skip
 
@@ -227,7 +234,7 @@ def conv2d_forward(x, W, b, stride, pad, numba=True):
     B, C, H, Wd = x.shape
     O, _, kh, kw = W.shape
     Ho, Wo = out_size(H, kh, stride, pad), out_size(Wd, kw, stride, pad)
-    if stride == 1:
+    if shifted(stride, C):
         Hp, Wp = H + 2 * pad, Wd + 2 * pad
         offsets = [i * Wp + j for i in range(kh) for j in range(kw)]
         Xp = to_flat(x, Hp, Wp, pad, pad, 0, offsets[-1])  # (C, B Hp Wp + max off)
@@ -252,7 +259,7 @@ def conv2d_backward(gy, saved, x_shape, W, stride, pad, need_dx=True, numba=True
     _, C, kh, kw = W.shape
     db = gy.sum(axis=(0, 2, 3))  # (O,)
     dx = None
-    if stride == 1:
+    if shifted(stride, C):
         H, Wd = x_shape[2], x_shape[3]
         Hp, Wp = H + 2 * pad, Wd + 2 * pad
         n, offsets = B * Hp * Wp, [i * Wp + j for i in range(kh) for j in range(kw)]
