@@ -2,7 +2,7 @@
 scratch vs the book's own PyTorch model on the CPU, same network, same batch, same data, the same
 number of threads for both (OpenBLAS for scratch, torch.set_num_threads for PyTorch).
 
-    python benchmarks/bench_vae.py [--steps 300] [--rounds 5] [--threads=1] [--profile]
+    python benchmarks/bench_vae.py [--steps 300] [--rounds 5] [--threads 1] [--profile]
 
 Timing: one process, the contenders interleaved in ``--rounds`` rounds of ``--steps`` training
 steps each (so load from other processes hits them alike); the table gives median and best
@@ -24,7 +24,8 @@ import sys
 from pathlib import Path
 
 if __name__ == "__main__":  # BLAS threads are fixed when numpy loads: set them first
-    _threads = next((a.split("=")[1] for a in sys.argv if a.startswith("--threads=")), "1")
+    _args = " ".join(sys.argv[1:]).replace("--threads=", "--threads ").split()
+    _threads = _args[_args.index("--threads") + 1] if "--threads" in _args[:-1] else "1"
     os.environ.setdefault("OPENBLAS_NUM_THREADS", _threads)
     os.environ.setdefault("OMP_NUM_THREADS", _threads)
 

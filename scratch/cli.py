@@ -3,8 +3,6 @@
 import importlib
 import sys
 
-from scratch.kernels.memory import reuse_freed_memory
-
 # command -> (module in scratch.steps, what it does)
 COMMANDS = {
     "demo": ("demo", "every step in quick mode: figures and summary.json (the main job)"),
@@ -41,7 +39,6 @@ def main(argv=None) -> int:
     if name not in COMMANDS:
         print(f"scratch: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    reuse_freed_memory()  # a training step re-maps its big arrays otherwise (kernels/memory.py)
     module = importlib.import_module(f"scratch.steps.{COMMANDS[name][0]}")
     module.main(rest)
     return 0

@@ -24,12 +24,14 @@ output through memory), use im2col: cols[(c, i, j), (b, oy, ox)] = x_pad[b, c, o
 Y = W2 @ cols (one sgemm), dW2 = (cols @ G^T)^T, dx = col2im(W2^T @ G).
 
 The layout moves (``pad_flat``, ``unpad_flat``, ``im2col``, ``col2im``) are Numba kernels, each
-beside a NumPy twin with the same signature; ``conv2d_forward(..., numba=False)`` runs the twins.
+beside a NumPy twin with the same signature. They run on one thread: they are memory-bound, and
+a parallel region started right after an sgemm fights OpenBLAS's still-spinning threads for the
+cores (the U-Net's training step took 3.0 s with them parallel, 2.55 s serial). ``conv2d_forward(..., numba=False)`` runs the twins.
 """
 
 import numpy as np
 
-from ._jit import njit, prange
+from ._jit import njit
 
 
 def out_size(n: int, k: int, stride: int, pad: int) -> int:
@@ -60,13 +62,13 @@ def unpad_flat_numpy(Z, B, Hp, Wp, top, left, H, W, front):
 # ---- the flat padded layout, Numba ----------------------------------------------------------------
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def pad_flat(x, Hp, Wp, top, left, front, back):
-    """Numba twin of :func:`pad_flat_numpy`: one channel (a row of Z, written in order) per task."""
+    """Numba twin of :func:`pad_flat_numpy`: channel by channel (each row of Z written in order)."""
     B, C, H, W = x.shape
     P = Hp * Wp
     Z = np.empty((C, front + B * P + back), dtype=x.dtype)
-    for c in prange(C):
+    for c in range(C):
         Z[c, :front] = 0
         Z[c, front + B * P :] = 0
         for b in range(B):
@@ -81,13 +83,13 @@ def pad_flat(x, Hp, Wp, top, left, front, back):
     return Z
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def unpad_flat(Z, B, Hp, Wp, top, left, H, W, front):
     """Numba twin of :func:`unpad_flat_numpy`."""
     C = Z.shape[0]
     P = Hp * Wp
     x = np.empty((B, C, H, W), dtype=Z.dtype)
-    for bc in prange(B * C):
+    for bc in range(B * C):
         b, c = bc // C, bc % C
         for y in range(H):
             row = front + b * P + (top + y) * Wp + left
@@ -162,15 +164,15 @@ def col2im_numpy(cols, x_shape, kh, kw, stride, pad):
 # ---- im2col / col2im, Numba ---------------------------------------------------------------------
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def im2col(x, kh, kw, stride, pad):
-    """Numba twin of :func:`im2col_numpy`: one (b, c) plane per task, zeros written inline."""
+    """Numba twin of :func:`im2col_numpy`: plane by plane, zeros written inline."""
     B, C, H, W = x.shape
     Ho = (H + 2 * pad - kh) // stride + 1
     Wo = (W + 2 * pad - kw) // stride + 1
     L = Ho * Wo
     cols = np.empty((C * kh * kw, B * L), dtype=x.dtype)
-    for bc in prange(B * C):
+    for bc in range(B * C):
         b, c = bc // C, bc % C
         for i in range(kh):
             for j in range(kw):
@@ -187,15 +189,15 @@ def im2col(x, kh, kw, stride, pad):
     return cols
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def col2im(cols, x_shape, kh, kw, stride, pad):
-    """Numba twin of :func:`col2im_numpy`: each task owns one (b, c) plane of dx (no races)."""
+    """Numba twin of :func:`col2im_numpy`: plane by plane of dx."""
     B, C, H, W = x_shape
     Ho = (H + 2 * pad - kh) // stride + 1
     Wo = (W + 2 * pad - kw) // stride + 1
     L = Ho * Wo
     dx = np.zeros((B, C, H, W), dtype=cols.dtype)
-    for bc in prange(B * C):
+    for bc in range(B * C):
         b, c = bc // C, bc % C
         for i in range(kh):
             for j in range(kw):

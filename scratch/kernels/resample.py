@@ -16,7 +16,7 @@ twin; the Numba kernels compute the same sums directly.
 
 import numpy as np
 
-from ._jit import njit, prange
+from ._jit import njit
 
 # ---- max-pool 2x2 ---------------------------------------------------------------------------------
 
@@ -42,14 +42,14 @@ def maxpool2_backward_numpy(gy, arg, x_shape):
     return gx
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def maxpool2(x):
     """Numba twin of :func:`maxpool2_numpy`."""
     B, C, H, W = x.shape
     Ho, Wo = H // 2, W // 2
     y = np.empty((B, C, Ho, Wo), dtype=x.dtype)
     arg = np.empty((B, C, Ho, Wo), dtype=np.int8)
-    for bc in prange(B * C):
+    for bc in range(B * C):
         b, c = bc // C, bc % C
         for i in range(Ho):
             for j in range(Wo):
@@ -63,13 +63,13 @@ def maxpool2(x):
     return y, arg
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def maxpool2_backward(gy, arg, x_shape):
     """Numba twin of :func:`maxpool2_backward_numpy`."""
     B, C, H, W = x_shape
     Ho, Wo = gy.shape[2], gy.shape[3]
     gx = np.zeros((B, C, H, W), dtype=gy.dtype)
-    for bc in prange(B * C):
+    for bc in range(B * C):
         b, c = bc // C, bc % C
         for i in range(Ho):
             for j in range(Wo):
@@ -113,12 +113,12 @@ def _taps(d, n):
     return i0, min(i0 + 1, n - 1), s - i0
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def upsample2(x):
     """Numba twin of :func:`upsample2_numpy`."""
     B, C, H, W = x.shape
     y = np.empty((B, C, 2 * H, 2 * W), dtype=x.dtype)
-    for bc in prange(B * C):
+    for bc in range(B * C):
         b, c = bc // C, bc % C
         for oy in range(2 * H):
             y0, y1, ly = _taps(oy, H)
@@ -130,14 +130,14 @@ def upsample2(x):
     return y
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def upsample2_backward(gy):
     """Numba twin of :func:`upsample2_backward_numpy`: each output pixel's gradient is spread
     back on its four sources with the same weights."""
     B, C, H2, W2 = gy.shape
     H, W = H2 // 2, W2 // 2
     gx = np.zeros((B, C, H, W), dtype=gy.dtype)
-    for bc in prange(B * C):
+    for bc in range(B * C):
         b, c = bc // C, bc % C
         for oy in range(H2):
             y0, y1, ly = _taps(oy, H)

@@ -19,6 +19,7 @@ import scratch.nn.functional as F
 from scratch import nn
 from scratch.checkpoint import load_checkpoint
 from scratch.data import MNIST, ArrayDataset, DataLoader
+from scratch.kernels.memory import reuse_freed_memory
 from scratch.models.diffusion import EMA, SAMPLERS, SCHEDULES, Diffuser, drop_labels
 from scratch.models.unet import UNet, UNetCond
 from scratch.optim import Adam
@@ -159,6 +160,7 @@ def make_parser_for():
 
 def main(argv=None) -> dict:
     args = parse(make_parser_for(), argv)
+    reuse_freed_memory()  # the U-Net's large arrays, re-mapped every step otherwise
     if args.quick:
         args.channels = QUICK["channels"]
         args.subset = min(args.subset or QUICK["subset"], QUICK["subset"])
