@@ -1,6 +1,7 @@
 """The convolution and resampling kernels: Numba equals its NumPy twin, and both equal the
 defining sums written as plain loops."""
 
+import platform
 from contextlib import contextmanager
 
 import numpy as np
@@ -9,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scratch.kernels import conv as K
+from scratch.kernels.memory import reuse_freed_memory
 from scratch.kernels import resample as R
 
 geometry = st.tuples(
@@ -207,10 +209,6 @@ def test_shifted_matmul_sum_blocks_equal_one_block():
 
 
 def test_reuse_freed_memory_takes_effect_exactly_on_glibc():
-    import platform
-
-    from scratch.kernels.memory import reuse_freed_memory
-
     assert reuse_freed_memory() is (platform.libc_ver()[0] == "glibc")
     a = np.ones(2**24, np.float32)  # 64 MB, now from the heap: still an ordinary array
     assert a.sum() == 2**24
