@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scratch.kernels import conv as K
-from scratch.kernels.memory import reuse_freed_memory
 from scratch.kernels import resample as R
+from scratch.kernels.memory import reuse_freed_memory
 
 geometry = st.tuples(
     st.integers(1, 3),  # B
