@@ -136,3 +136,40 @@ def test_eval_writes_fid_beside_the_floor_histogram_and_label_accuracy(tmp_path)
     assert sum(result["class_histogram"]) == 20 and len(result["class_histogram"]) == 10
     assert set(result["label_accuracy"]) == {"all", *map(str, range(10))}
     assert (tmp_path / "eval_ddim2.json").is_file()
+
+
+def test_interrupted_sampling_resumes_to_the_same_images(stand_in, tmp_path, monkeypatch):
+    out = ["--out", str(tmp_path)]
+    step10_diffusion.main(["train", *TINY, *out])
+    draw = ["sample", "--n", "5", "--chunk", "2", "--sampler", "ddim", "--steps", "3", *out]
+    progress = tmp_path / "samples_ddim3_n5.npz"
+    step10_diffusion.main(draw)
+    straight = load_checkpoint(progress)[0]["images"]
+    progress.unlink()
+    real_sample, calls = Diffuser.sample, []
+
+    def stopped_after_one_chunk(self, *args, **kwargs):
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real_sample(self, *args, **kwargs)
+
+    monkeypatch.setattr(Diffuser, "sample", stopped_after_one_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        step10_diffusion.main(draw)
+    assert load_checkpoint(progress)[1]["done"] == 2
+    resumed_chunks = []
+
+    def counted(self, *args, **kwargs):
+        resumed_chunks.append(1)
+        return real_sample(self, *args, **kwargs)
+
+    monkeypatch.setattr(Diffuser, "sample", counted)
+    step10_diffusion.main([*draw, "--resume"])
+    assert len(resumed_chunks) == 2  # images 2-3 and 4: the first chunk is not drawn again
+    resumed, meta = load_checkpoint(progress)
+    assert meta["done"] == 5 and straight.shape == (5, 1, 28, 28)
+    np.testing.assert_array_equal(resumed["images"], straight)
+    other_chunks = [*draw[:4], "3", *draw[5:], "--resume"]  # --chunk 3: not the same draws
+    with pytest.raises(ValueError, match="run without --resume"):
+        step10_diffusion.main(other_chunks)

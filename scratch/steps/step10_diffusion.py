@@ -17,7 +17,7 @@ import numpy as np
 
 import scratch.nn.functional as F
 from scratch import nn
-from scratch.checkpoint import load_checkpoint
+from scratch.checkpoint import load_checkpoint, save_checkpoint
 from scratch.data import MNIST, ArrayDataset, DataLoader
 from scratch.kernels.memory import reuse_freed_memory
 from scratch.models.diffusion import EMA, SAMPLERS, SCHEDULES, Diffuser, drop_labels
@@ -145,7 +145,11 @@ def make_parser_for():
     )
     train.add_argument("--schedule", choices=SCHEDULES, default="linear")
     train.add_argument("--data-range", choices=tuple(DATA_RANGES), default="01")
-    train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="train: continue from OUT/checkpoint.npz; sample, eval: from the samples saved so far",
+    )
     sample = parser.add_argument_group("sample")
     sample.add_argument("--checkpoint", default=None, help="default OUT/checkpoint.npz")
     sample.add_argument("--sampler", choices=SAMPLERS, default="ddpm")
@@ -260,7 +264,11 @@ def load(path, seed: int):
 
 def generate(args):
     """(images (n, 1, 28, 28) in [0, 1], labels or None, config, epoch): ``--n`` samples from the
-    checkpoint in batches of ``--chunk``, labelled 0..9 in turn (or ``--labels``) when conditional."""
+    checkpoint in batches of ``--chunk``, labelled 0..9 in turn (or ``--labels``) when conditional.
+
+    Chunk k draws its noise from the seed (seed, k), and every finished chunk is saved to
+    OUT/samples_<sampler><steps>_n<n>.npz, so ``--resume`` continues an interrupted run (10,000
+    DDPM samples take hours) and gives the images an uninterrupted run would."""
     path = args.checkpoint or args.out / CHECKPOINT
     model, diffuser, config, epoch = load(path, args.seed)
     labels = parse_labels(args.labels, args.n)
@@ -268,9 +276,21 @@ def generate(args):
         raise ValueError("--labels needs a conditional checkpoint (trained with --conditional)")
     if labels is None and config["conditional"]:
         labels = np.resize(np.arange(NUM_LABELS), args.n)  # one of each digit per row
-    rng = np.random.default_rng(args.seed)
-    images = np.empty((args.n, 1, 28, 28), dtype=np.float32)
-    for start in range(0, args.n, args.chunk):
+    settings = {"checkpoint": str(path), **describe(args, labels, epoch), "n": args.n,
+                "chunk": args.chunk, "seed": args.seed, "labels": args.labels}  # fmt: skip
+    progress = args.out / f"samples_{args.sampler}{args.steps or ''}_n{args.n}.npz"
+    images, done = np.empty((args.n, 1, 28, 28), dtype=np.float32), 0
+    if args.resume and progress.exists():
+        saved, meta = load_checkpoint(progress)
+        if meta.get("settings") != settings:
+            raise ValueError(
+                f"{progress} holds samples drawn with {meta.get('settings')}, not {settings}: "
+                "delete it, or run without --resume"
+            )
+        done = meta["done"]
+        images[:done] = saved["images"]
+        print(f"resuming from {progress}: {done} of {args.n} images done")
+    for start in range(done, args.n, args.chunk):
         stop = min(start + args.chunk, args.n)
         x = diffuser.sample(
             model,
@@ -280,9 +300,10 @@ def generate(args):
             sampler=args.sampler,
             steps=args.steps,
             eta=args.eta,
-            rng=rng,
+            rng=np.random.default_rng([args.seed, start // args.chunk]),
         )
         images[start:stop] = diffuser.to_images(x)
+        save_checkpoint(progress, {"images": images[:stop]}, settings=settings, done=stop)
     return images, labels, config, epoch
 
 
