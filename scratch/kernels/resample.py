@@ -106,46 +106,60 @@ def upsample2_backward_numpy(gy):
 
 
 @njit(cache=True)
-def _taps(d, n):
-    """Source pixels and weight of output pixel d along an axis of length n (scale 2)."""
-    s = max((d + 0.5) * 0.5 - 0.5, 0.0)
-    i0 = int(s)
-    return i0, min(i0 + 1, n - 1), s - i0
+def _axis_taps(n, dtype):
+    """(i0, i1, l) over the 2n output pixels of an axis of length n: output pixel d is
+    (1 - l[d]) x[i0[d]] + l[d] x[i1[d]], with s = max((d + 1/2) / 2 - 1/2, 0), i0 = floor(s)."""
+    i0 = np.empty(2 * n, np.int64)
+    i1 = np.empty(2 * n, np.int64)
+    lam = np.empty(2 * n, dtype)
+    for d in range(2 * n):
+        s = max((d + 0.5) * 0.5 - 0.5, 0.0)
+        i0[d] = int(s)
+        i1[d] = min(i0[d] + 1, n - 1)
+        lam[d] = s - i0[d]
+    return i0, i1, lam
 
 
 @njit(cache=True)
 def upsample2(x):
-    """Numba twin of :func:`upsample2_numpy`."""
+    """Numba twin of :func:`upsample2_numpy`: each output row blends two input rows along H,
+    then spreads the blend along W."""
     B, C, H, W = x.shape
+    y0, y1, ly = _axis_taps(H, x.dtype)
+    x0, x1, lx = _axis_taps(W, x.dtype)
     y = np.empty((B, C, 2 * H, 2 * W), dtype=x.dtype)
-    for bc in range(B * C):
-        b, c = bc // C, bc % C
-        for oy in range(2 * H):
-            y0, y1, ly = _taps(oy, H)
-            for ox in range(2 * W):
-                x0, x1, lx = _taps(ox, W)
-                top = (1 - lx) * x[b, c, y0, x0] + lx * x[b, c, y0, x1]
-                bottom = (1 - lx) * x[b, c, y1, x0] + lx * x[b, c, y1, x1]
-                y[b, c, oy, ox] = (1 - ly) * top + ly * bottom
+    row = np.empty(W, dtype=x.dtype)
+    for b in range(B):
+        for c in range(C):
+            for oy in range(2 * H):
+                top, bottom, l = x[b, c, y0[oy]], x[b, c, y1[oy]], ly[oy]
+                for i in range(W):
+                    row[i] = (1 - l) * top[i] + l * bottom[i]
+                for ox in range(2 * W):
+                    y[b, c, oy, ox] = (1 - lx[ox]) * row[x0[ox]] + lx[ox] * row[x1[ox]]
     return y
 
 
 @njit(cache=True)
 def upsample2_backward(gy):
-    """Numba twin of :func:`upsample2_backward_numpy`: each output pixel's gradient is spread
-    back on its four sources with the same weights."""
+    """Numba twin of :func:`upsample2_backward_numpy`: each output row's gradient is gathered
+    along W with the same weights, then spread on its two input rows."""
     B, C, H2, W2 = gy.shape
     H, W = H2 // 2, W2 // 2
+    y0, y1, ly = _axis_taps(H, gy.dtype)
+    x0, x1, lx = _axis_taps(W, gy.dtype)
     gx = np.zeros((B, C, H, W), dtype=gy.dtype)
-    for bc in range(B * C):
-        b, c = bc // C, bc % C
-        for oy in range(H2):
-            y0, y1, ly = _taps(oy, H)
-            for ox in range(W2):
-                x0, x1, lx = _taps(ox, W)
-                g = gy[b, c, oy, ox]
-                gx[b, c, y0, x0] += (1 - ly) * (1 - lx) * g
-                gx[b, c, y0, x1] += (1 - ly) * lx * g
-                gx[b, c, y1, x0] += ly * (1 - lx) * g
-                gx[b, c, y1, x1] += ly * lx * g
+    row = np.empty(W, dtype=gy.dtype)
+    for b in range(B):
+        for c in range(C):
+            for oy in range(H2):
+                row[:] = 0
+                for ox in range(W2):
+                    g = gy[b, c, oy, ox]
+                    row[x0[ox]] += (1 - lx[ox]) * g
+                    row[x1[ox]] += lx[ox] * g
+                l = ly[oy]
+                for i in range(W):
+                    gx[b, c, y0[oy], i] += (1 - l) * row[i]
+                    gx[b, c, y1[oy], i] += l * row[i]
     return gx
