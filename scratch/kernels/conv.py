@@ -15,7 +15,9 @@ views too, with G = gy laid out on the same grid (zeros on the dropped anchors):
 
 The weight gradient is the one place where 9 products are slow: each has a tiny (O, C) result
 and a huge inner dimension n, which OpenBLAS threads badly. It is computed instead as one product
-per block of columns with the 9 shifted views stacked (a bounded im2col block, <= 16 MB).
+per block of columns with the 9 shifted views stacked (a bounded im2col block, <= 16 MB). Either
+side may be the one shifted, since dW[o, c, i, j] = sum_q G[o, q] Xp[c, q + off]
+= sum_q G[o, q - off] Xp[c, q]: the smaller one is stacked (G when O < C, as in the up path).
 
 Only x itself is kept for the backward (as PyTorch does; it is usually the ReLU output that the
 ReLU keeps anyway); the backward pads it again, which costs a few percent. Other strides, and
@@ -117,17 +119,18 @@ def shifted_matmul_sum(Ws, X, offsets, n, block_bytes=4 * 2**20):
     return out
 
 
-def stacked_weight_grad(G, Xp, offsets, n, block_bytes=16 * 2**20):
-    """(O, T C): sum over column blocks of G[:, blk] @ [Xp[:, off_t + blk] for t]^T, i.e. the
-    gradient of every tap at once, with the stacked block (T C, m) as the only temporary."""
-    T, C = len(offsets), Xp.shape[0]
-    m = max(256, block_bytes // (T * C * Xp.itemsize))  # columns per block
-    dWt = np.zeros((T * C, G.shape[0]), dtype=G.dtype)
+def stacked_weight_grad(A, S, offsets, n, block_bytes=16 * 2**20):
+    """(R, T K) for A (R, >= n), S (K, >= max off + n): sum over column blocks of
+    A[:, blk] @ [S[:, off_t + blk] for t]^T, i.e. the gradient of every tap at once, with the
+    stacked block (T K, m) as the only temporary."""
+    T, K = len(offsets), S.shape[0]
+    m = max(256, block_bytes // (T * K * S.itemsize))  # columns per block
+    out_t = np.zeros((T * K, A.shape[0]), dtype=A.dtype)
     for c0 in range(0, n, m):
         mm = min(m, n - c0)
-        block = np.concatenate([Xp[:, c0 + off : c0 + off + mm] for off in offsets])  # (T C, mm)
-        dWt += block @ G[:, c0 : c0 + mm].T  # this operand order is several times faster
-    return dWt.T
+        block = np.concatenate([S[:, c0 + off : c0 + off + mm] for off in offsets])  # (T K, mm)
+        out_t += block @ A[:, c0 : c0 + mm].T  # this operand order is several times faster
+    return out_t.T
 
 
 # ---- im2col / col2im, NumPy twins ---------------------------------------------------------------
@@ -268,8 +271,12 @@ def conv2d_backward(gy, saved, x_shape, W, stride, pad, need_dx=True, numba=True
         front = offsets[-1]
         Xp = to_flat(saved, Hp, Wp, pad, pad, 0, front)  # x padded again, as in forward
         G = to_flat(gy, Hp, Wp, 0, 0, front, 0)  # (O, front + n): gy on x's padded grid
-        dW = stacked_weight_grad(G[:, front:], Xp, offsets, n)  # (O, taps C)
-        dW = np.ascontiguousarray(dW.reshape(O, kh, kw, C).transpose(0, 3, 1, 2))
+        if O < C:  # shift G: dW^T (C, taps O)
+            dWt = stacked_weight_grad(Xp, G, [front - off for off in offsets], n)
+            dW = np.ascontiguousarray(dWt.reshape(C, kh, kw, O).transpose(3, 0, 1, 2))
+        else:  # shift Xp: dW (O, taps C)
+            dW = stacked_weight_grad(G[:, front:], Xp, offsets, n)
+            dW = np.ascontiguousarray(dW.reshape(O, kh, kw, C).transpose(0, 3, 1, 2))
         if need_dx:
             Ws = W.transpose(2, 3, 1, 0).reshape(kh * kw, C, O)  # (taps, C, O)
             dXp = shifted_matmul_sum(Ws, G, [front - off for off in offsets], n)  # (C, n)
