@@ -1,0 +1,39 @@
+"""Classifier-FID of saved samples at equal n, e.g. of the chunks a long sampling run has finished.
+
+    SCRATCH_DATA=/work/shared/data python benchmarks/fid_of_samples.py --n 500 OUT/samples_*.npz
+
+For each ``samples_*.npz`` written by ``scratch diffusion sample|eval`` that holds at least n
+images: the FID of its first n against the first n MNIST test images and its class histogram,
+beside the floor at the same n (n training against the same n test images), so that samplers are
+compared at equal n before a 10,000-image run is done.
+"""
+
+import argparse
+
+import numpy as np
+
+from scratch.checkpoint import load_checkpoint
+from scratch.data import MNIST
+from scratch.eval import class_histogram, classifier_fid, fid_floor, load_classifier
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("samples", nargs="+", help="samples_*.npz files")
+    parser.add_argument("--n", type=int, default=500)
+    args = parser.parse_args()
+    classifier = load_classifier()
+    test = MNIST(train=False).data[: args.n]
+    print(f"floor at n={args.n}: {fid_floor(classifier, n=args.n)['fid']:.2f}")
+    for path in args.samples:
+        images = np.asarray(load_checkpoint(path)[0]["images"])
+        if len(images) < args.n:
+            print(f"{path}: {len(images)} images, fewer than {args.n}")
+            continue
+        x = images[: args.n]
+        fid = classifier_fid(x, test, classifier)
+        print(f"{path}: FID {fid:.2f}, classes {class_histogram(x, classifier).tolist()}")
+
+
+if __name__ == "__main__":
+    main()
