@@ -10,11 +10,10 @@ compared at equal n before a 10,000-image run is done.
 
 import argparse
 
-import numpy as np
-
 from scratch.checkpoint import load_checkpoint
 from scratch.data import MNIST
-from scratch.eval import class_histogram, classifier_fid, fid_floor, load_classifier
+from scratch.eval import class_histogram, fid_floor, load_classifier
+from scratch.eval.fid import feature_stats, frechet_distance
 
 
 def main() -> None:
@@ -23,15 +22,15 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=500)
     args = parser.parse_args()
     classifier = load_classifier()
-    test = MNIST(train=False).data[: args.n]
+    test = feature_stats(classifier.features(MNIST(train=False).data[: args.n]))  # once for all
     print(f"floor at n={args.n}: {fid_floor(classifier, n=args.n)['fid']:.2f}")
     for path in args.samples:
-        images = np.asarray(load_checkpoint(path)[0]["images"])
+        images = load_checkpoint(path)[0]["images"]
         if len(images) < args.n:
             print(f"{path}: {len(images)} images, fewer than {args.n}")
             continue
         x = images[: args.n]
-        fid = classifier_fid(x, test, classifier)
+        fid = frechet_distance(*feature_stats(classifier.features(x)), *test)
         print(f"{path}: FID {fid:.2f}, classes {class_histogram(x, classifier).tolist()}")
 
 
