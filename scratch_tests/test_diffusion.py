@@ -178,6 +178,48 @@ def test_ddim_on_standard_normal_data_is_a_product_of_cosines(steps, diffuser):
     np.testing.assert_allclose(x, scale * x_T, rtol=1e-9)
 
 
+@pytest.mark.parametrize("data_range", [(0.0, 1.0), (-1.0, 1.0)])
+def test_clip_noise_aims_at_x0_in_range(data_range):
+    """eps' implies x0_hat' = clip(x0_hat): unchanged rows inside the range, clipped rows outside,
+    and x_t = sqrt(ab) x0_hat' + sqrt(1 - ab) eps' still holds."""
+    d = Diffuser(data_range=data_range)
+    low, high = data_range
+    rng = np.random.default_rng(12)
+    t = np.array([1, 5, 300, 1000])
+    ab = d.alpha_bar(t)[:, None]  # (4, 1)
+    x0 = rng.uniform(low - 1.0, high + 1.0, (4, 50))  # half of it outside the range
+    eps = rng.standard_normal((4, 50))
+    x = np.sqrt(ab) * x0 + np.sqrt(1 - ab) * eps
+    got = d.clip_noise(x, eps, t)
+    implied = (x - np.sqrt(1 - ab) * got) / np.sqrt(ab)
+    np.testing.assert_allclose(implied, np.clip(x0, low, high), atol=1e-9)
+    inside = (x0 >= low) & (x0 <= high)
+    np.testing.assert_allclose(got[inside], eps[inside], rtol=1e-9)
+    assert np.all(got[~inside] != eps[~inside])
+
+
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
+def test_clip_x0_keeps_samples_in_range_and_changes_nothing_inside_it(sampler):
+    """A model whose x0_hat leaves the range ends in the range with clip_x0 (the last step returns
+    x0_hat itself); a model whose x0_hat stays inside gives the same samples either way."""
+    d = Diffuser(num_timesteps=50)
+    wild = lambda x, t: -3.0 * x  # noqa: E731  x0_hat = 4 x / sqrt(ab) at t = 1: far outside
+    kw = dict(sampler=sampler, steps=10 if sampler == "ddim" else None, rng=3, progress=False)
+    plain = d.sample(wild, (64, 2), **kw)
+    clipped = d.sample(wild, (64, 2), clip_x0=True, **kw)
+    assert plain.min() < -0.5 and plain.max() > 1.5
+    assert clipped.min() > -1e-6 and clipped.max() < 1.0 + 1e-6  # float32 rounding
+
+    def tame(x, t):
+        """eps consistent with x0_hat = 0.5: always inside (0, 1)."""
+        ab = d.alpha_bar(t)[:, None]
+        return (x - np.sqrt(ab) * 0.5) / np.sqrt(1 - ab)
+
+    np.testing.assert_allclose(
+        d.sample(tame, (8, 2), clip_x0=True, **kw), d.sample(tame, (8, 2), **kw), atol=1e-6
+    )
+
+
 # -- the oracle: exact noise prediction for Gaussian data ---------------------------------------
 
 MEAN = np.array([1.0, -0.5])

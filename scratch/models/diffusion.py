@@ -208,26 +208,42 @@ class Diffuser:
         c_eps = c_eps - np.sqrt(alpha_bar_prev * (1.0 - alpha_bar) / alpha_bar)
         return c_x, c_eps, sigma
 
-    def predict_noise(self, model, x, t, labels=None, gamma=None) -> np.ndarray:
+    def predict_noise(self, model, x, t, labels=None, gamma=None, clip_x0=False) -> np.ndarray:
         """eps from the model, with classifier-free guidance when ``gamma`` is a number.
 
         labels None: unconditional, ``model(x, t)``. ``gamma`` None: conditional without guidance,
         ``model(x, t, labels)``. Otherwise ONE call on 2B rows, the second half labelled
         NULL_LABEL, and eps = eps_uncond + gamma (eps_cond - eps_uncond).
+        ``clip_x0``: return :meth:`clip_noise` of that eps.
         """
         x = _float_array(x, "x")
         B = len(x)
         t = self._batch_t(t, B)  # (B,)
         if labels is None:
-            return _call(model, x, t)
-        labels = _check_labels(labels, B)
-        if gamma is None:
-            return _call(model, x, t, labels)
-        x2 = np.concatenate([x, x])  # (2B, ...)
-        labels2 = np.concatenate([labels, np.full(B, NULL_LABEL, dtype=np.int64)])
-        eps2 = _call(model, x2, np.concatenate([t, t]), labels2)
-        eps_cond, eps_uncond = eps2[:B], eps2[B:]
-        return eps_uncond + gamma * (eps_cond - eps_uncond)
+            eps = _call(model, x, t)
+        elif gamma is None:
+            eps = _call(model, x, t, _check_labels(labels, B))
+        else:
+            x2 = np.concatenate([x, x])  # (2B, ...)
+            labels2 = np.concatenate([_check_labels(labels, B), np.full(B, NULL_LABEL)])
+            eps2 = _call(model, x2, np.concatenate([t, t]), labels2)
+            eps_cond, eps_uncond = eps2[:B], eps2[B:]
+            eps = eps_uncond + gamma * (eps_cond - eps_uncond)
+        return self.clip_noise(x, eps, t) if clip_x0 else eps
+
+    def clip_noise(self, x, eps, t) -> np.ndarray:
+        """eps re-derived from the prediction of x_0 clipped to ``data_range`` (Ho et al.'s
+        ``clip_denoised``), so that every step aims at an image in the data's range:
+
+        x0_hat = clip((x_t - sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_bar_t), low, high),
+        eps' = (x_t - sqrt(alpha_bar_t) x0_hat) / sqrt(1 - alpha_bar_t).
+
+        eps' = eps wherever x0_hat was already in range.
+        """
+        alpha_bar = _per_row(self.alpha_bar(self._batch_t(t, len(x))), x)  # (B, 1, ..., 1)
+        signal, noise = np.sqrt(alpha_bar), np.sqrt(1.0 - alpha_bar)
+        x0_hat = np.clip((x - noise * eps) / signal, *self.data_range)
+        return ((x - signal * x0_hat) / noise).astype(eps.dtype)
 
     def step(self, x, eps, coefficients, rng=None) -> np.ndarray:
         """x_prev = c_x x + c_eps eps + sigma z for one batch (the fused kernel); z is drawn only
@@ -246,15 +262,18 @@ class Diffuser:
             x.shape
         )
 
-    def denoise(self, model, x, t, labels=None, gamma=3.0, rng=None) -> np.ndarray:
+    def denoise(self, model, x, t, labels=None, gamma=3.0, rng=None, clip_x0=False):
         """One DDPM reverse step x_t -> x_{t-1} with the book's mean and variance (no noise at
-        t = 1). Guidance as in :meth:`predict_noise` (gamma=None: plain conditional)."""
-        eps = self.predict_noise(model, x, t, labels, gamma)
+        t = 1). Guidance and ``clip_x0`` as in :meth:`predict_noise` (gamma=None: plain
+        conditional)."""
+        eps = self.predict_noise(model, x, t, labels, gamma, clip_x0)
         return self.step(x, eps, self.ddpm_coefficients(t), rng)
 
-    def denoise_ddim(self, model, x, t, t_prev, labels=None, gamma=3.0, eta=0.0, rng=None):
+    def denoise_ddim(
+        self, model, x, t, t_prev, labels=None, gamma=3.0, eta=0.0, rng=None, clip_x0=False
+    ):
         """One DDIM step x_t -> x_{t_prev} (Song et al. 2021, eq. 12)."""
-        eps = self.predict_noise(model, x, t, labels, gamma)
+        eps = self.predict_noise(model, x, t, labels, gamma, clip_x0)
         return self.step(x, eps, self.ddim_coefficients(t, t_prev, eta), rng)
 
     def sample(
@@ -266,6 +285,7 @@ class Diffuser:
         sampler: str = "ddpm",
         steps: int | None = None,
         eta: float = 0.0,
+        clip_x0: bool = False,
         rng=None,
         callback=None,
         progress: bool = True,
@@ -274,7 +294,9 @@ class Diffuser:
         """Draw x_T ~ N(0, I) of ``x_shape`` and run the reverse process down to x_0.
 
         ``sampler``: 'ddpm' (all T steps, the book) or 'ddim' (``steps`` timesteps, default T, and
-        ``eta``). ``labels`` (B,): conditional sampling, guided with ``gamma`` (None: no guidance);
+        ``eta``). ``clip_x0``: every step aims at x0_hat clipped to data_range (:meth:`clip_noise`;
+        off in the book). ``labels`` (B,): conditional sampling, guided with ``gamma`` (None: no
+        guidance);
         the book's random labels are ``labels=rng.integers(0, 10, B)``. ``rng``: a Generator or a
         seed. ``callback(t, x)`` is called after every step with the x_t just reached (t = 0 last).
         Returns x_0 in the model's data_range (see :meth:`to_images`).
@@ -293,9 +315,9 @@ class Diffuser:
         bar = tqdm(zip(ts, ts_prev, strict=True), total=len(ts), desc=sampler, disable=not progress)
         for t, t_prev in bar:
             if sampler == "ddpm":
-                x = self.denoise(model, x, t, labels, gamma, rng)
+                x = self.denoise(model, x, t, labels, gamma, rng, clip_x0)
             else:
-                x = self.denoise_ddim(model, x, t, t_prev, labels, gamma, eta, rng)
+                x = self.denoise_ddim(model, x, t, t_prev, labels, gamma, eta, rng, clip_x0)
             if callback is not None:
                 callback(int(t_prev), x)
         return x

@@ -159,6 +159,9 @@ def make_parser_for():
     sample.add_argument("--labels", default=None, help="conditional: 0..9 or 3,1,4 (cycled)")
     sample.add_argument("--gamma", type=float, default=3.0, help="guidance scale (default 3)")
     sample.add_argument("--eta", type=float, default=0.0, help="DDIM's eta in [0, 1]")
+    sample.add_argument(
+        "--clip-x0", action="store_true", help="aim every step at x0_hat clipped to the data range"
+    )
     return parser
 
 
@@ -278,7 +281,7 @@ def generate(args):
         labels = np.resize(np.arange(NUM_LABELS), args.n)  # one of each digit per row
     settings = {"checkpoint": str(path), **describe(args, labels, epoch), "n": args.n,
                 "chunk": args.chunk, "seed": args.seed, "labels": args.labels}  # fmt: skip
-    progress = args.out / f"samples_{args.sampler}{args.steps or ''}_n{args.n}.npz"
+    progress = args.out / f"samples_{run_name(args)}_n{args.n}.npz"
     images, done = np.empty((args.n, 1, 28, 28), dtype=np.float32), 0
     if args.resume and progress.exists():
         saved, meta = load_checkpoint(progress)
@@ -300,6 +303,7 @@ def generate(args):
             sampler=args.sampler,
             steps=args.steps,
             eta=args.eta,
+            clip_x0=args.clip_x0,
             rng=np.random.default_rng([args.seed, start // args.chunk]),
         )
         images[start:stop] = diffuser.to_images(x)
@@ -307,11 +311,18 @@ def generate(args):
     return images, labels, config, epoch
 
 
+def run_name(args) -> str:
+    """The files' stem for these sampling settings: ddpm, ddim50, ddim50_clip, ..."""
+    return f"{args.sampler}{args.steps or ''}{'_clip' if args.clip_x0 else ''}"
+
+
 def describe(args, labels, epoch) -> dict:
     """The sampling settings, for the JSON files."""
     result = {"sampler": args.sampler, "steps": args.steps or 1000, "epoch": epoch}
     if args.sampler == "ddim":
         result["eta"] = args.eta
+    if args.clip_x0:
+        result["clip_x0"] = True
     if labels is not None:
         result["gamma"] = args.gamma
     return result
@@ -320,7 +331,7 @@ def describe(args, labels, epoch) -> dict:
 def sample(args) -> dict:
     """Draw ``--n`` images and save them as a grid, titled with their labels when conditional."""
     images, labels, _, epoch = generate(args)
-    name = f"samples_{args.sampler}{args.steps or ''}"
+    name = f"samples_{run_name(args)}"
     titles = None if labels is None else [str(v) for v in labels]
     png = image_grid(images, args.out / f"{name}.png", ncols=10, titles=titles)
     result = {"samples": str(png), **describe(args, labels, epoch)}
@@ -370,5 +381,5 @@ def evaluate(args) -> dict:
     )
     if labels is not None:
         print(f"classified as the requested label: {result['label_accuracy']}")
-    write_json(args.out / f"eval_{args.sampler}{args.steps or ''}.json", result)
+    write_json(args.out / f"eval_{run_name(args)}.json", result)
     return result
