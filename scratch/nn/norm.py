@@ -10,50 +10,48 @@ Evaluation uses the running statistics in place of mu and var.
 import numpy as np
 
 from scratch.autograd import Function
+from scratch.kernels.norm import channel_affine, channel_moments, channel_sums
 
 from .module import Module, Parameter
 
-AXES = (0, 2, 3)  # every axis but the channels'
-
-
-def _channel(v):
-    return v.reshape(1, -1, 1, 1)  # (C,) -> (1, C, 1, 1)
-
 
 class BatchNorm2dFunction(Function):
-    """y = gamma x_hat + beta. With batch statistics (training) the backward is
+    """y = gamma x_hat + beta, written per channel as y = a x + d with a = gamma / sigma and
+    d = beta - mu a (one pass of the :mod:`scratch.kernels.norm` kernels). With batch statistics
+    (training) the backward is
 
-    gx = (1 / sigma) (g - mean(g) - x_hat mean(g x_hat)),  g = gamma gy,  means over (B, H, W);
-    with fixed statistics (evaluation) it is gx = gamma gy / sigma.
+    gx = (gamma / sigma) (gy - mean(gy) - x_hat mean(gy x_hat)),  means over (B, H, W),
+    g_beta = sum gy,  g_gamma = sum gy x_hat = (sum gy x - mu sum gy) / sigma,
 
-    x_hat is recomputed in backward from x (which the graph keeps alive anyway as this op's
-    input) rather than saved: one elementwise pass instead of a second activation-sized array."""
+    again one affine pass, gx = a gy + b x + d'; with fixed statistics (evaluation) gx = a gy.
+    x_hat is never stored: the graph keeps x alive anyway as this op's input."""
 
     def __init__(self, eps: float, mean=None, var=None):
         self.eps, self.mean, self.var = eps, mean, var
         self.batch_stats = mean is None  # running statistics given: evaluation mode
 
     def forward(self, x, gamma, beta):
+        x = np.ascontiguousarray(x)
         if self.batch_stats:
-            self.mean = x.mean(axis=AXES)  # (C,)
-            self.var = np.mean(np.square(x - _channel(self.mean)), axis=AXES)  # (C,) biased
-        self.inv_std = _channel((1 / np.sqrt(self.var + self.eps)).astype(x.dtype))  # (1, C, 1, 1)
-        self.x, self.gamma = x, gamma
-        return self.normalized() * _channel(gamma) + _channel(beta)
-
-    def normalized(self):
-        """x_hat = (x - mu) / sigma, (B, C, H, W)."""
-        return (self.x - _channel(self.mean.astype(self.x.dtype))) * self.inv_std
+            self.mean, self.var = channel_moments(x)  # (C,) float64, the variance biased
+        self.inv_std = 1.0 / np.sqrt(self.var.astype(np.float64) + self.eps)  # (C,)
+        self.scale = gamma.astype(np.float64) * self.inv_std  # a = gamma / sigma
+        self.x = x
+        return channel_affine(x, self.scale, beta - self.mean * self.scale)
 
     def backward(self, gy):
-        x_hat = self.normalized()
-        g_gamma, g_beta = (gy * x_hat).sum(axis=AXES), gy.sum(axis=AXES)
-        scale = _channel(self.gamma) * self.inv_std  # (1, C, 1, 1)
+        gy = np.ascontiguousarray(gy)
+        g_beta, gy_x = channel_sums(gy, self.x)  # sum gy, sum gy x: (C,) float64
+        g_gamma = (gy_x - self.mean * g_beta) * self.inv_std
         if not self.batch_stats:
-            return gy * scale, g_gamma, g_beta
-        n = gy.size // gy.shape[1]
-        gx = scale * (gy - _channel(g_beta / n) - x_hat * _channel(g_gamma / n))
-        return gx, g_gamma, g_beta
+            gx = channel_affine(gy, self.scale, np.zeros_like(self.scale))
+        else:
+            n = gy.size // gy.shape[1]
+            b = -self.scale * self.inv_std * g_gamma / n
+            d = self.scale * (self.mean * self.inv_std * g_gamma - g_beta) / n
+            gx = channel_affine(gy, self.scale, d, self.x, b)
+        dtype = self.x.dtype
+        return gx, g_gamma.astype(dtype), g_beta.astype(dtype)
 
 
 def batch_norm2d(x, gamma, beta, eps=1e-5, running_mean=None, running_var=None):

@@ -1,0 +1,98 @@
+"""Per-channel passes of BatchNorm2d over x (B, C, H, W): statistics, sums for the backward, and
+one affine map, each reading its inputs once (NumPy makes a temporary of x's size per operation).
+
+    channel_moments:  mu_c = mean x[:, c],  var_c = mean (x[:, c] - mu_c)^2  (two passes, float64)
+    channel_sums:     s_c = sum gy[:, c],   r_c = sum gy[:, c] x[:, c]       (float64)
+    channel_affine:   y[:, c] = a_c u[:, c] + d_c  (+ b_c v[:, c] when v is given)
+
+Serial on purpose: the convolutions around every BatchNorm run OpenBLAS threads, and a Numba
+thread pool started between them fights their spinning threads.
+"""
+
+import numpy as np
+
+from ._jit import njit
+
+AXES = (0, 2, 3)  # every axis but the channels'
+
+
+def _channel(v):
+    return v.reshape(1, -1, 1, 1)  # (C,) -> (1, C, 1, 1)
+
+
+def channel_moments_numpy(x):
+    """(mu, var), each (C,) float64: the mean and the biased variance of each channel of x."""
+    mu = x.mean(axis=AXES, dtype=np.float64)
+    var = np.mean(np.square(x - _channel(mu)), axis=AXES)
+    return mu, var
+
+
+def channel_sums_numpy(gy, x):
+    """(s, r), each (C,) float64: s_c = sum gy[:, c], r_c = sum gy[:, c] x[:, c]."""
+    return gy.sum(axis=AXES, dtype=np.float64), (gy * x).sum(axis=AXES, dtype=np.float64)
+
+
+def channel_affine_numpy(u, a, d, v=None, b=None):
+    """a_c u + d_c (+ b_c v), in u's dtype; a, d, b are (C,) float64."""
+    y = _channel(a) * u + _channel(d)
+    if v is not None:
+        y += _channel(b) * v
+    return y.astype(u.dtype, copy=False)
+
+
+@njit(cache=True)
+def channel_moments(x):
+    """Numba twin of :func:`channel_moments_numpy`."""
+    B, C, H, W = x.shape
+    flat = x.reshape(B, C, H * W)
+    n = B * H * W
+    mu, var = np.zeros(C), np.zeros(C)
+    for c in range(C):
+        total = 0.0
+        for b in range(B):
+            for i in range(H * W):
+                total += flat[b, c, i]
+        mu[c] = total / n
+        total = 0.0
+        for b in range(B):
+            for i in range(H * W):
+                diff = flat[b, c, i] - mu[c]
+                total += diff * diff
+        var[c] = total / n
+    return mu, var
+
+
+@njit(cache=True)
+def channel_sums(gy, x):
+    """Numba twin of :func:`channel_sums_numpy`."""
+    B, C, H, W = x.shape
+    g, xf = gy.reshape(B, C, H * W), x.reshape(B, C, H * W)
+    s, r = np.zeros(C), np.zeros(C)
+    for c in range(C):
+        s_c, r_c = 0.0, 0.0
+        for b in range(B):
+            for i in range(H * W):
+                s_c += g[b, c, i]
+                r_c += g[b, c, i] * xf[b, c, i]
+        s[c], r[c] = s_c, r_c
+    return s, r
+
+
+@njit(cache=True)
+def channel_affine(u, a, d, v=None, b=None):
+    """Numba twin of :func:`channel_affine_numpy`."""
+    B, C, H, W = u.shape
+    y = np.empty_like(u)
+    uf, yf = u.reshape(B, C, H * W), y.reshape(B, C, H * W)
+    if v is None:
+        for n in range(B):
+            for c in range(C):
+                for i in range(H * W):
+                    yf[n, c, i] = a[c] * uf[n, c, i] + d[c]
+    else:
+        vf = v.reshape(B, C, H * W)
+        for n in range(B):
+            for c in range(C):
+                for i in range(H * W):
+                    yf[n, c, i] = a[c] * uf[n, c, i] + b[c] * vf[n, c, i] + d[c]
+    return y
