@@ -6,7 +6,9 @@ one affine map, each reading its inputs once (NumPy makes a temporary of x's siz
     channel_affine:   y[:, c] = a_c u[:, c] + d_c  (+ b_c v[:, c] when v is given)
 
 Serial on purpose: the convolutions around every BatchNorm run OpenBLAS threads, and a Numba
-thread pool started between them fights their spinning threads.
+thread pool started between them fights their spinning threads. The sums may be reassociated
+(``fastmath=REASSOC``), which lets LLVM vectorise them with several partial sums: 3-4x faster than
+one chain of float64 additions, and no less accurate.
 """
 
 import numpy as np
@@ -14,6 +16,7 @@ import numpy as np
 from ._jit import njit
 
 AXES = (0, 2, 3)  # every axis but the channels'
+REASSOC = {"reassoc", "contract"}  # LLVM may reorder the sums (not assume away NaN or inf)
 
 
 def _channel(v):
@@ -40,7 +43,7 @@ def channel_affine_numpy(u, a, d, v=None, b=None):
     return y.astype(u.dtype, copy=False)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=REASSOC)
 def channel_moments(x):
     """Numba twin of :func:`channel_moments_numpy`."""
     B, C, H, W = x.shape
@@ -62,7 +65,7 @@ def channel_moments(x):
     return mu, var
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=REASSOC)
 def channel_sums(gy, x):
     """Numba twin of :func:`channel_sums_numpy`."""
     B, C, H, W = x.shape
