@@ -198,13 +198,14 @@ def test_weight_gradient_blocks_sum_to_the_whole():
         np.testing.assert_allclose(got, whole, rtol=1e-12, atol=1e-12)
 
 
-def test_shifted_matmul_sum_blocks_equal_one_block():
+@pytest.mark.parametrize("R, k", [(2, 4), (130, 129)])  # stacked (small k) and per-tap products
+def test_shifted_matmul_blocks_equal_the_sum_of_shifted_products(R, k):
     rng = np.random.default_rng(4)
-    Ws, X = rng.standard_normal((3, 2, 4)), rng.standard_normal((4, 1010))
+    W2, X = rng.standard_normal((R, 3 * k)), rng.standard_normal((k, 1010))
     offsets = [0, 3, 10]
-    want = sum(Ws[t] @ X[:, off : off + 1000] for t, off in enumerate(offsets))
-    for block_bytes in (1, 10**9):
-        got = K.shifted_matmul_sum(Ws, X, offsets, 1000, block_bytes=block_bytes)
+    want = sum(W2[:, k * t : k * (t + 1)] @ X[:, off : off + 1000] for t, off in enumerate(offsets))
+    for block_bytes in (1, 10**9):  # 256-column blocks (the last partial) or one
+        got = K.shifted_matmul(W2, X, offsets, 1000, block_bytes=block_bytes)
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
