@@ -72,8 +72,9 @@ def test_conditional_training_then_a_labelled_ddim_grid_with_ema_weights(stand_i
     result = step10_diffusion.main(args)
     assert result["steps"] == 3 and result["gamma"] == 3.0
     assert (tmp_path / "samples_ddim3.png").stat().st_size > 1000
-    clipped = step10_diffusion.main([*args, "--clip-x0"])
-    assert clipped["clip_x0"] and (tmp_path / "samples_ddim3_clip.png").is_file()
+    clipped = step10_diffusion.main([*args, "--clip-x0", "--eta", "0.5"])
+    assert clipped["clip_x0"] and clipped["eta"] == 0.5
+    assert (tmp_path / "samples_ddim3_eta0.5_clip.png").is_file()
 
 
 class LabelSpy(nn.Module):

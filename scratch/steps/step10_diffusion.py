@@ -312,8 +312,9 @@ def generate(args):
 
 
 def run_name(args) -> str:
-    """The files' stem for these sampling settings: ddpm, ddim50, ddim50_clip, ..."""
-    return f"{args.sampler}{args.steps or ''}{'_clip' if args.clip_x0 else ''}"
+    """The files' stem for these sampling settings: ddpm, ddim50, ddim50_eta0.5_clip, ..."""
+    eta = f"_eta{args.eta:g}" if args.sampler == "ddim" and args.eta else ""
+    return f"{args.sampler}{args.steps or ''}{eta}{'_clip' if args.clip_x0 else ''}"
 
 
 def describe(args, labels, epoch) -> dict:
