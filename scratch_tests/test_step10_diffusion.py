@@ -75,6 +75,10 @@ def test_conditional_training_then_a_labelled_ddim_grid_with_ema_weights(stand_i
     clipped = step10_diffusion.main([*args, "--clip-x0", "--eta", "0.5"])
     assert clipped["clip_x0"] and clipped["eta"] == 0.5
     assert (tmp_path / "samples_ddim3_eta0.5_clip.png").is_file()
+    raw = step10_diffusion.main([*args, "--no-ema"])
+    assert raw["ema"] is False and (tmp_path / "samples_ddim3_raw.png").is_file()
+    model, *_ = step10_diffusion.load(tmp_path / "checkpoint.npz", seed=0, ema=False)
+    np.testing.assert_array_equal(model.label_emb.weight.data, state["model.label_emb.weight"])
 
 
 class LabelSpy(nn.Module):

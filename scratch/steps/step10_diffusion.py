@@ -162,6 +162,9 @@ def make_parser_for():
     sample.add_argument(
         "--clip-x0", action="store_true", help="aim every step at x0_hat clipped to the data range"
     )
+    sample.add_argument(
+        "--no-ema", action="store_true", help="sample with the last weights, not the EMA's"
+    )
     return parser
 
 
@@ -251,15 +254,16 @@ def train(args) -> dict:
     }
 
 
-def load(path, seed: int):
-    """(model, diffuser, config, epoch) from a checkpoint, the EMA weights swapped in if saved."""
+def load(path, seed: int, ema: bool = True):
+    """(model, diffuser, config, epoch) from a checkpoint, the EMA weights swapped in if saved
+    (and ``ema``)."""
     state, meta = load_checkpoint(path)
     config = meta["config"]
     if config.get("model") != "diffusion":
         raise ValueError(f"{path}: not a diffusion checkpoint (config {config})")
     model, diffuser = build(config, seed)
     weights, opt_state = split_state(state)
-    ema, _ = split_ema(opt_state)
+    ema = split_ema(opt_state)[0] if ema else {}
     model.load_state_dict({**weights, **ema})  # the averages replace the parameters
     print(f"loaded {path} (epoch {meta['epoch']}, {'EMA weights, ' if ema else ''}{config})")
     return model, diffuser, config, meta["epoch"]
@@ -273,7 +277,7 @@ def generate(args):
     OUT/samples_<sampler><steps>_n<n>.npz, so ``--resume`` continues an interrupted run (10,000
     DDPM samples take hours) and gives the images an uninterrupted run would."""
     path = args.checkpoint or args.out / CHECKPOINT
-    model, diffuser, config, epoch = load(path, args.seed)
+    model, diffuser, config, epoch = load(path, args.seed, ema=not args.no_ema)
     labels = parse_labels(args.labels, args.n)
     if labels is not None and not config["conditional"]:
         raise ValueError("--labels needs a conditional checkpoint (trained with --conditional)")
@@ -312,9 +316,10 @@ def generate(args):
 
 
 def run_name(args) -> str:
-    """The files' stem for these sampling settings: ddpm, ddim50, ddim50_eta0.5_clip, ..."""
+    """The files' stem for these sampling settings: ddpm, ddim50, ddim50_eta0.5_clip_raw, ..."""
     eta = f"_eta{args.eta:g}" if args.sampler == "ddim" and args.eta else ""
-    return f"{args.sampler}{args.steps or ''}{eta}{'_clip' if args.clip_x0 else ''}"
+    flags = ("_clip" if args.clip_x0 else "") + ("_raw" if args.no_ema else "")
+    return f"{args.sampler}{args.steps or ''}{eta}{flags}"
 
 
 def describe(args, labels, epoch) -> dict:
@@ -324,6 +329,8 @@ def describe(args, labels, epoch) -> dict:
         result["eta"] = args.eta
     if args.clip_x0:
         result["clip_x0"] = True
+    if args.no_ema:
+        result["ema"] = False
     if labels is not None:
         result["gamma"] = args.gamma
     return result
