@@ -263,9 +263,9 @@ def load(path, seed: int, ema: bool = True):
         raise ValueError(f"{path}: not a diffusion checkpoint (config {config})")
     model, diffuser = build(config, seed)
     weights, opt_state = split_state(state)
-    ema = split_ema(opt_state)[0] if ema else {}
-    model.load_state_dict({**weights, **ema})  # the averages replace the parameters
-    print(f"loaded {path} (epoch {meta['epoch']}, {'EMA weights, ' if ema else ''}{config})")
+    averages = split_ema(opt_state)[0] if ema else {}
+    model.load_state_dict({**weights, **averages})  # the averages replace the parameters
+    print(f"loaded {path} (epoch {meta['epoch']}, {'EMA weights, ' if averages else ''}{config})")
     return model, diffuser, config, meta["epoch"]
 
 
