@@ -364,23 +364,39 @@ class _Param:
         self.data = data
 
 
-def test_ema_follows_the_formula_and_swaps_back():
+def test_ema_is_the_bias_corrected_weighted_mean_and_swaps_back():
+    """average_n = sum_k (1 - d) d^(n-k) param_k / (1 - d^n): the initial weights carry no weight."""
+    rng = np.random.default_rng(0)
     params = {"w": _Param(np.zeros(3, dtype=np.float32)), "b": np.ones(2)}
-    ema = EMA(params, decay=0.9)
-    params["w"].data[...] = 1.0
-    params["b"][...] = 3.0
+    ema, d, seen = EMA(params, decay=0.9), 0.9, []
     for _ in range(5):
+        params["w"].data[...] = rng.standard_normal(3)
+        params["b"][...] = rng.standard_normal(2)
+        seen.append({"w": params["w"].data.copy(), "b": params["b"].copy()})
         ema.update(params)
-    # constant target p: shadow = p + decay^n (shadow_0 - p)
-    np.testing.assert_allclose(ema.shadow["w"], 1 - 0.9**5, rtol=1e-6)
-    np.testing.assert_allclose(ema.shadow["b"], 3 - 2 * 0.9**5)
+    weights = np.array([(1 - d) * d ** (5 - k) for k in range(1, 6)]) / (1 - d**5)
+    assert np.isclose(weights.sum(), 1.0)
+    for name in ("w", "b"):
+        want = sum(wk * p[name] for wk, p in zip(weights, seen, strict=True))
+        np.testing.assert_allclose(ema.averages()[name], want, rtol=1e-5)
+    last = params["w"].data.copy()
     with ema.applied_to(params):
-        np.testing.assert_allclose(params["w"].data, 1 - 0.9**5, rtol=1e-6)
-    np.testing.assert_array_equal(params["w"].data, 1.0)
+        np.testing.assert_allclose(params["w"].data, ema.averages()["w"], rtol=1e-6)
+    np.testing.assert_array_equal(params["w"].data, last)
     state = ema.state_dict()
-    ema2 = EMA(params)
+    assert int(state["num_updates"]) == 5
+    ema2 = EMA(params, decay=0.9)
     ema2.load_state_dict(state)
-    np.testing.assert_array_equal(ema2.shadow["b"], ema.shadow["b"])
+    assert ema2.num_updates == 5
+    np.testing.assert_array_equal(ema2.averages()["b"], ema.averages()["b"])
+
+
+def test_ema_of_constant_weights_is_those_weights():
+    params = {"w": np.full(4, 2.5)}
+    ema = EMA(params, decay=0.999)
+    for _ in range(3):
+        ema.update(params)
+    np.testing.assert_allclose(ema.averages()["w"], 2.5, rtol=1e-12)
 
 
 # -- bad input --------------------------------------------------------------------------------------
@@ -414,6 +430,12 @@ def test_ema_follows_the_formula_and_swaps_back():
         (lambda d: drop_labels([1, 2], p=1.5), "p must"),
         (lambda d: drop_labels([1, 2], per="row"), "per must"),
         (lambda d: EMA({"w": np.zeros(2)}, decay=1.0), "decay must"),
+        (lambda d: EMA({"w": np.zeros(2)}).averages(), "no update yet"),
+        (lambda d: EMA({"w": np.zeros(2)}).load_state_dict({"w": np.zeros(2)}), "num_updates"),
+        (
+            lambda d: EMA({"w": np.zeros(2)}).load_state_dict({"v": np.zeros(2), "num_updates": 1}),
+            "names differ",
+        ),
     ],
 )
 def test_bad_input_is_a_clear_value_error(call, message):

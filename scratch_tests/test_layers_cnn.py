@@ -6,10 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from scratch import nn
 from scratch.autograd import Tensor, concat, gradcheck, no_grad
 from scratch.nn import BatchNorm2d, Conv2d, Embedding, MaxPool2d, Upsample
 from scratch.nn.conv import conv2d
-from scratch.nn.norm import batch_norm2d
+from scratch.nn.norm import batch_norm2d, update_batchnorm
 from scratch.nn.pooling import max_pool2d, upsample_bilinear2x
 
 try:
@@ -95,6 +96,39 @@ def test_batchnorm_buffers_and_modes():
     want = (x - bn.running_mean[:, None, None]) / np.sqrt(bn.running_var[:, None, None] + 1e-5)
     np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(bn.running_mean, before)
+
+
+def test_batchnorm_momentum_none_keeps_the_plain_mean_of_the_batches():
+    """momentum=None (PyTorch's cumulative average): after k batches the running statistics are
+    the means of the k batch means and of the k unbiased batch variances."""
+    bn = BatchNorm2d(2, momentum=None)
+    rng = np.random.default_rng(1)
+    xs = [(rng.standard_normal((3, 2, 4, 4)) * (k + 1) + k).astype(np.float32) for k in range(4)]
+    for x in xs:
+        bn(x)
+    means = [x.mean(axis=(0, 2, 3)) for x in xs]
+    variances = [x.var(axis=(0, 2, 3), ddof=1) for x in xs]
+    np.testing.assert_allclose(bn.running_mean, np.mean(means, axis=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(bn.running_var, np.mean(variances, axis=0), rtol=1e-5)
+    assert bn.num_batches_tracked == 4
+
+
+def test_update_batchnorm_recomputes_the_statistics_and_restores_the_modes():
+    """The running statistics become the plain means over the batches of the BN layer's input
+    (here a convolution's output); momentum and the train/eval mode are restored."""
+    conv, bn = Conv2d(2, 3, 3, padding=1), BatchNorm2d(3, momentum=0.3)
+    model = nn.Sequential(conv, bn)
+    model.eval()
+    rng = np.random.default_rng(2)
+    xs = [rng.standard_normal((2, 2, 5, 5)).astype(np.float32) + k for k in range(3)]
+    update_batchnorm(model, ((x,) for x in xs))
+    with no_grad():
+        hs = [conv(x).data for x in xs]
+    means = np.mean([h.mean(axis=(0, 2, 3)) for h in hs], axis=0)
+    variances = np.mean([h.var(axis=(0, 2, 3), ddof=1) for h in hs], axis=0)
+    np.testing.assert_allclose(bn.running_mean, means, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(bn.running_var, variances, rtol=1e-4)
+    assert bn.num_batches_tracked == 3 and bn.momentum == 0.3 and not model.training
 
 
 @pytest.mark.parametrize(

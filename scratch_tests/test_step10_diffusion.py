@@ -6,12 +6,13 @@ import pytest
 
 import scratch.nn.functional as F
 from scratch import nn
-from scratch.checkpoint import load_checkpoint
-from scratch.models.diffusion import NULL_LABEL, Diffuser
+from scratch.checkpoint import load_checkpoint, save_checkpoint
+from scratch.models.diffusion import EMA, NULL_LABEL, Diffuser
 from scratch.models.unet import UNet
 from scratch.optim import Adam
 from scratch.steps import step10_diffusion
 from scratch.steps._latent import stand_in_digits
+from scratch.train import split_state
 from scratch_tests.conftest import need
 
 TINY = ["--channels", "4,8,8", "--subset", "48", "--batch-size", "16", "--epochs", "1"]
@@ -63,10 +64,17 @@ def test_conditional_training_then_a_labelled_ddim_grid_with_ema_weights(stand_i
     model, _, config, _ = step10_diffusion.load(tmp_path / "checkpoint.npz", seed=0)
     state, _ = load_checkpoint(tmp_path / "checkpoint.npz")
     assert config["conditional"] and config["ema"]
+    averages = EMA(model)
+    averages.load_state_dict(step10_diffusion.split_ema(split_state(state)[1])[0])
+    assert averages.num_updates == 3  # 48 images in batches of 16
     for name, p in model.named_parameters():  # sampling uses the averages, not the last weights
-        np.testing.assert_array_equal(p.data, state[f"optimizer.ema.{name}"])
+        np.testing.assert_array_equal(p.data, averages.averages()[name])
+    for name, b in model.named_buffers():  # and the BatchNorm statistics of the averages
+        np.testing.assert_array_equal(b, state[f"optimizer.ema_buffers.{name}"])
+    mean = "down1.convs.1.running_mean"
+    assert not np.array_equal(state[f"model.{mean}"], state[f"optimizer.ema_buffers.{mean}"])
     assert not np.array_equal(
-        state["model.label_emb.weight"], state["optimizer.ema.label_emb.weight"]
+        state["model.label_emb.weight"], averages.averages()["label_emb.weight"]
     )
     args = ["sample", *out, "--sampler", "ddim", "--steps", "3", "--n", "10", "--labels", "0..9"]
     result = step10_diffusion.main(args)
@@ -79,6 +87,32 @@ def test_conditional_training_then_a_labelled_ddim_grid_with_ema_weights(stand_i
     assert raw["ema"] is False and (tmp_path / "samples_ddim3_raw.png").is_file()
     model, *_ = step10_diffusion.load(tmp_path / "checkpoint.npz", seed=0, ema=False)
     np.testing.assert_array_equal(model.label_emb.weight.data, state["model.label_emb.weight"])
+
+
+def test_saving_the_ema_leaves_the_training_model_untouched(stand_in, tmp_path):
+    """state_dict() swaps the averages in to recompute their BatchNorm statistics, then restores
+    the model's own weights and statistics; a checkpoint whose EMA lacks num_updates (saved before
+    the EMA was bias-corrected) is refused with a pointer to --no-ema."""
+    nn.init.manual_seed(0)
+    model = UNet(channels=(4, 8, 8))
+    x = np.random.default_rng(0).random((4, 1, 28, 28), dtype=np.float32)
+    t = np.array([1, 10, 100, 1000])
+    optimizer = step10_diffusion.WithEMA(Adam(model.parameters()), model, lambda: [(x, t)])
+    optimizer.zero_grad()
+    F.mse_loss(model(x, t), np.zeros_like(x)).backward()
+    optimizer.step()
+    before = {k: v.copy() for k, v in model.state_dict().items()}
+    state = optimizer.state_dict()
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v, before[k], err_msg=k)
+    assert state["ema_buffers.down1.convs.1.num_batches_tracked"] == 1
+    out = ["--out", str(tmp_path)]
+    step10_diffusion.main(["train", *TINY, "--ema", *out])
+    saved, meta = load_checkpoint(tmp_path / "checkpoint.npz")
+    del saved["optimizer.ema.num_updates"]
+    save_checkpoint(tmp_path / "checkpoint.npz", saved, **meta)
+    with pytest.raises(ValueError, match="num_updates.*--no-ema"):
+        step10_diffusion.main(["sample", *out, "--n", "2", "--sampler", "ddim", "--steps", "2"])
 
 
 class LabelSpy(nn.Module):

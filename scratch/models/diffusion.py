@@ -408,8 +408,13 @@ def drop_labels(labels, p: float = 0.1, rng=None, per: str = "example") -> np.nd
 
 
 class EMA:
-    """An exponential moving average of weights: shadow <- decay shadow + (1 - decay) param.
+    """An exponential moving average of weights, bias-corrected as Adam's moments:
 
+        shadow_n = decay shadow_{n-1} + (1 - decay) param_n,   shadow_0 = 0,
+        average_n = shadow_n / (1 - decay^n)   (weights (1 - decay) decay^(n-k) / (1 - decay^n)).
+
+    Starting from zero rather than from the initial weights keeps the random initialisation out of
+    the average (with shadow_0 = param_0 it would keep the weight decay^n: 10% after 2,300 steps).
     ``params`` is a mapping name -> array (or anything with a ``.data`` array, like a Parameter),
     or a Module (its ``named_parameters()``). Sample with the averages via :meth:`applied_to`.
     """
@@ -417,8 +422,8 @@ class EMA:
     def __init__(self, params, decay: float = 0.999):
         if not 0.0 <= decay < 1.0:
             raise ValueError(f"decay must lie in [0, 1), got {decay}")
-        self.decay = decay
-        self.shadow = {name: a.copy() for name, a in _arrays(params).items()}
+        self.decay, self.num_updates = decay, 0
+        self.shadow = {name: np.zeros_like(a) for name, a in _arrays(params).items()}
 
     def update(self, params) -> None:
         arrays = _arrays(params)
@@ -426,21 +431,40 @@ class EMA:
             raise ValueError("EMA.update: the parameter names differ from those it was built with")
         for name, a in arrays.items():
             self.shadow[name] += (1.0 - self.decay) * (a - self.shadow[name])
+        self.num_updates += 1
+
+    def averages(self) -> dict:
+        """name -> average_n = shadow_n / (1 - decay^n)."""
+        if self.num_updates == 0:
+            raise ValueError("EMA.averages: no update yet, so there is nothing to average")
+        correction = 1.0 - self.decay**self.num_updates
+        return {name: (a / correction).astype(a.dtype) for name, a in self.shadow.items()}
 
     def state_dict(self) -> dict:
-        return {name: a.copy() for name, a in self.shadow.items()}
+        """The shadows by name, and ``num_updates`` (n)."""
+        state = {name: a.copy() for name, a in self.shadow.items()}
+        return {**state, "num_updates": np.array(self.num_updates, dtype=np.int64)}
 
     def load_state_dict(self, state: dict) -> None:
-        if state.keys() != self.shadow.keys():
+        if "num_updates" not in state:
+            raise ValueError(
+                "EMA.load_state_dict: no num_updates entry (an EMA saved before the average was "
+                "bias-corrected, whose shadow started at the initial weights); sample with the "
+                "last weights instead (--no-ema)"
+            )
+        shadow = {name: a for name, a in state.items() if name != "num_updates"}
+        if shadow.keys() != self.shadow.keys():
             raise ValueError("EMA.load_state_dict: the names differ from the EMA's parameters")
         self.shadow = {
-            name: np.array(a, dtype=self.shadow[name].dtype) for name, a in state.items()
+            name: np.array(a, dtype=self.shadow[name].dtype) for name, a in shadow.items()
         }
+        self.num_updates = int(state["num_updates"])
 
     def copy_to(self, params) -> None:
         """Write the averages into ``params`` in place."""
+        averages = self.averages()
         for name, a in _arrays(params).items():
-            a[...] = self.shadow[name]
+            a[...] = averages[name]
 
     @contextmanager
     def applied_to(self, params):

@@ -3,13 +3,14 @@
 Training:  mu_c = mean x[:, c],  var_c = mean (x[:, c] - mu_c)^2,
            x_hat = (x - mu) / sqrt(var + eps),  y = gamma x_hat + beta,
            running_mean <- (1 - m) running_mean + m mu,
-           running_var  <- (1 - m) running_var + m var N / (N - 1)   (unbiased, as PyTorch).
+           running_var  <- (1 - m) running_var + m var N / (N - 1)   (unbiased, as PyTorch),
+with m = 1 / num_batches_tracked when momentum is None: the plain mean over the batches seen.
 Evaluation uses the running statistics in place of mu and var.
 """
 
 import numpy as np
 
-from scratch.autograd import Function
+from scratch.autograd import Function, no_grad
 from scratch.kernels.norm import channel_affine, channel_moments, channel_sums
 
 from .module import Module, Parameter
@@ -66,9 +67,10 @@ def batch_norm2d(x, gamma, beta, eps=1e-5, running_mean=None, running_var=None):
 
 class BatchNorm2d(Module):
     """BatchNorm2d(num_features, eps=1e-5, momentum=0.1), with PyTorch's buffers
-    ``running_mean`` (zeros), ``running_var`` (ones) and ``num_batches_tracked``."""
+    ``running_mean`` (zeros), ``running_var`` (ones) and ``num_batches_tracked``; momentum None
+    keeps the cumulative average instead (as PyTorch)."""
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1):
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1):
         super().__init__()
         if not isinstance(num_features, int | np.integer) or num_features < 1:
             raise ValueError(
@@ -93,13 +95,34 @@ class BatchNorm2d(Module):
                 f"BatchNorm2d in training needs more than one value per channel, got input {tuple(x.shape)}"
             )
         y, f = batch_norm2d(x, self.weight, self.bias, self.eps)
-        m = self.momentum
+        self.num_batches_tracked += 1
+        m = 1.0 / self.num_batches_tracked if self.momentum is None else self.momentum
         self.running_mean *= 1 - m  # in place: the state_dict holds these arrays
         self.running_mean += m * f.mean
         self.running_var *= 1 - m
         self.running_var += m * f.var * (n / (n - 1))
-        self.num_batches_tracked += 1
         return y
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+def update_batchnorm(model: Module, batches) -> None:
+    """Recompute the running statistics of every BatchNorm2d in ``model`` as the plain mean over
+    ``batches`` (each a tuple of the model's arguments), run in training mode without gradients,
+    as ``torch.optim.swa_utils.update_bn``. Averaged weights (an EMA) need the statistics of their
+    own activations: those kept while training belong to the last weights."""
+    norms = [m for m in model.modules() if isinstance(m, BatchNorm2d)]
+    momenta, training = [m.momentum for m in norms], model.training
+    for m in norms:
+        m.running_mean[...], m.running_var[...], m.num_batches_tracked[...] = 0, 1, 0
+        m.momentum = None
+    model.train()
+    try:
+        with no_grad():
+            for args in batches:
+                model(*args)
+    finally:
+        for m, momentum in zip(norms, momenta, strict=True):
+            m.momentum = momentum
+        model.train(training)

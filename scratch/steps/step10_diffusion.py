@@ -5,8 +5,9 @@ the conditional U-Net trained for classifier-free guidance (labels dropped with 
 ``train`` minimises the book's loss, the mean of (eps - eps_theta(x_t, t[, label]))^2 with
 t ~ U{1..T} and x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps, through the shared loop
 (checkpoint after every epoch, ``--resume``). With ``--ema`` the optimizer's step is followed by an
-EMA update of the weights (decay 0.999), saved in the checkpoint as ``optimizer.ema.<name>``;
-``sample`` and ``eval`` then use the averaged weights. ``eval`` draws ``--n`` samples and reports
+EMA update of the weights (decay 0.999, bias-corrected), saved in the checkpoint as
+``optimizer.ema.<name>`` beside the BatchNorm statistics recomputed for the averaged weights
+(``optimizer.ema_buffers.<name>``); ``sample`` and ``eval`` then use the averaged model. ``eval`` draws ``--n`` samples and reports
 their classifier-FID (scratch.eval) beside the real-against-real floor, their class histogram and,
 for a conditional model, how often each requested label is recognised.
 """
@@ -22,6 +23,7 @@ from scratch.data import MNIST, ArrayDataset, DataLoader
 from scratch.kernels.memory import reuse_freed_memory
 from scratch.models.diffusion import EMA, SAMPLERS, SCHEDULES, Diffuser, drop_labels
 from scratch.models.unet import UNet, UNetCond
+from scratch.nn.norm import update_batchnorm
 from scratch.optim import Adam
 from scratch.train import CHECKPOINT, fit, split_state
 from scratch.viz import image_grid
@@ -33,16 +35,19 @@ MNIST_FILES = ("mnist/train-images-idx3-ubyte.gz", "mnist/train-labels-idx1-ubyt
 TEST_FILES = ("mnist/t10k-images-idx3-ubyte.gz", "mnist/t10k-labels-idx1-ubyte.gz")
 NUM_LABELS = 10
 DATA_RANGES = {"01": (0.0, 1.0), "pm1": (-1.0, 1.0)}
+EMA_BN_BATCHES = 40  # batches for the averaged weights' BatchNorm statistics (5,120 images)
 QUICK = {"channels": "8,16,32", "subset": 768, "batch_size": 32, "n": 10}  # 24 steps
 
 
 class WithEMA:
-    """An optimizer whose ``step()`` is followed by ``ema.update(model)``; its state_dict holds
-    the optimizer's entries and the EMA's as ``ema.<name>``, so the shared loop checkpoints and
-    resumes both."""
+    """An optimizer whose ``step()`` is followed by ``ema.update(model)``. Its state_dict holds the
+    optimizer's entries, the EMA's as ``ema.<name>`` and, as ``ema_buffers.<name>``, the
+    BatchNorm statistics of the averaged weights, recomputed on ``batches()`` (tuples of model
+    arguments); so the shared loop checkpoints and resumes all of it, and the checkpoint holds a
+    complete averaged model to sample with."""
 
-    def __init__(self, optimizer, model, decay: float = 0.999):
-        self.optimizer, self.model = optimizer, model
+    def __init__(self, optimizer, model, batches, decay: float = 0.999):
+        self.optimizer, self.model, self.batches = optimizer, model, batches
         self.ema = EMA(model, decay)
 
     def zero_grad(self) -> None:
@@ -52,21 +57,34 @@ class WithEMA:
         self.optimizer.step()
         self.ema.update(self.model)
 
+    def averaged_buffers(self) -> dict:
+        """The BatchNorm statistics that the averaged weights give; the model keeps its own."""
+        own = {name: b.copy() for name, b in self.model.named_buffers()}
+        with self.ema.applied_to(self.model):
+            update_batchnorm(self.model, self.batches())
+            averaged = {name: b.copy() for name, b in self.model.named_buffers()}
+        for name, b in self.model.named_buffers():
+            b[...] = own[name]
+        return averaged
+
     def state_dict(self) -> dict:
         ema = {f"ema.{k}": v for k, v in self.ema.state_dict().items()}
-        return {**self.optimizer.state_dict(), **ema}
+        buffers = {f"ema_buffers.{k}": v for k, v in self.averaged_buffers().items()}
+        return {**self.optimizer.state_dict(), **ema, **buffers}
 
     def load_state_dict(self, state: dict) -> None:
-        ema, rest = split_ema(state)
+        ema, _, rest = split_ema(state)  # the buffers are recomputed at every save
         self.optimizer.load_state_dict(rest)
         self.ema.load_state_dict(ema)
 
 
-def split_ema(optimizer_state: dict) -> tuple[dict, dict]:
-    """A checkpoint's optimizer entries as (EMA weights by parameter name, the rest)."""
-    ema = {k[4:]: v for k, v in optimizer_state.items() if k.startswith("ema.")}
-    rest = {k: v for k, v in optimizer_state.items() if not k.startswith("ema.")}
-    return ema, rest
+def split_ema(optimizer_state: dict) -> tuple[dict, dict, dict]:
+    """A checkpoint's optimizer entries as (EMA state, averaged BatchNorm buffers, the rest)."""
+    parts = {"ema.": {}, "ema_buffers.": {}, "": {}}
+    for k, v in optimizer_state.items():
+        prefix = next(p for p in parts if k.startswith(p))
+        parts[prefix][k[len(prefix) :]] = v
+    return parts["ema."], parts["ema_buffers."], parts[""]
 
 
 def parse_channels(text: str) -> tuple[int, int, int]:
@@ -215,23 +233,36 @@ def train(args) -> dict:
         "images": len(x),
     }
     model, diffuser = build(config, args.seed)
-    optimizer = Adam(model.parameters(), lr=args.lr)
-    if args.ema:
-        optimizer = WithEMA(optimizer, model)
     rng = np.random.default_rng(args.seed)  # t, the noise and the dropped labels
     per = args.drop.removeprefix("per-")
     T = diffuser.num_timesteps
 
-    def loss_fn(batch):
-        """mean (eps - eps_theta(x_t, t[, labels]))^2 at t ~ U{1..T}."""
+    def model_inputs(batch, rng):
+        """The model's arguments (x_t, t[, labels]) for a batch, t ~ U{1..T}, and the noise eps."""
         x_0 = diffuser.to_model(batch[0])  # (B, 1, 28, 28)
         t = rng.integers(1, T + 1, len(x_0))  # (B,) 1-based
         x_t, noise = diffuser.add_noise(x_0, t, rng)
         if not args.conditional:
-            return F.mse_loss(model(x_t, t), noise)
+            return (x_t, t), noise
         labels = drop_labels(batch[1], 0.1, rng, per=per)  # (B,), some NULL_LABEL
-        return F.mse_loss(model(x_t, t, labels), noise)
+        return (x_t, t, labels), noise
 
+    def loss_fn(batch):
+        """mean (eps - eps_theta(x_t, t[, labels]))^2."""
+        inputs, noise = model_inputs(batch, rng)
+        return F.mse_loss(model(*inputs), noise)
+
+    def calibration():
+        """The same noised batches at every save, for the averaged weights' BatchNorm statistics."""
+        fixed = np.random.default_rng([args.seed, 1])
+        return (model_inputs(batch, fixed)[0] for batch in calibration_loader)
+
+    optimizer = Adam(model.parameters(), lr=args.lr)
+    if args.ema:
+        chosen = np.random.default_rng([args.seed, 1]).permutation(len(x))
+        chosen = chosen[: EMA_BN_BATCHES * args.batch_size]
+        calibration_loader = DataLoader(ArrayDataset(x[chosen], y[chosen]), args.batch_size)
+        optimizer = WithEMA(optimizer, model, calibration)
     loader = DataLoader(ArrayDataset(x, y), args.batch_size, shuffle=True, seed=args.seed)
     print(f"diffusion: {len(x)} images, {args.epochs} epochs, {config}")
     history = fit(
@@ -255,17 +286,26 @@ def train(args) -> dict:
 
 
 def load(path, seed: int, ema: bool = True):
-    """(model, diffuser, config, epoch) from a checkpoint, the EMA weights swapped in if saved
-    (and ``ema``)."""
+    """(model, diffuser, config, epoch) from a checkpoint, with the EMA's averaged weights and their
+    BatchNorm statistics swapped in if saved (and ``ema``)."""
     state, meta = load_checkpoint(path)
     config = meta["config"]
     if config.get("model") != "diffusion":
         raise ValueError(f"{path}: not a diffusion checkpoint (config {config})")
     model, diffuser = build(config, seed)
     weights, opt_state = split_state(state)
-    averages = split_ema(opt_state)[0] if ema else {}
-    model.load_state_dict({**weights, **averages})  # the averages replace the parameters
-    print(f"loaded {path} (epoch {meta['epoch']}, {'EMA weights, ' if averages else ''}{config})")
+    model.load_state_dict(weights)
+    ema_state, buffers, _ = split_ema(opt_state)
+    averaged = ema and bool(ema_state)
+    if averaged:
+        averages = EMA(model)
+        try:
+            averages.load_state_dict(ema_state)
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from None
+        averages.copy_to(model)
+        model.load_state_dict({**model.state_dict(), **buffers})
+    print(f"loaded {path} (epoch {meta['epoch']}, {'EMA weights, ' if averaged else ''}{config})")
     return model, diffuser, config, meta["epoch"]
 
 
