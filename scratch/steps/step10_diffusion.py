@@ -7,9 +7,10 @@ t ~ U{1..T} and x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps, through
 (checkpoint after every epoch, ``--resume``). With ``--ema`` the optimizer's step is followed by an
 EMA update of the weights (decay 0.999, bias-corrected), saved in the checkpoint as
 ``optimizer.ema.<name>`` beside the BatchNorm statistics recomputed for the averaged weights
-(``optimizer.ema_buffers.<name>``); ``sample`` and ``eval`` then use the averaged model. ``eval`` draws ``--n`` samples and reports
-their classifier-FID (scratch.eval) beside the real-against-real floor, their class histogram and,
-for a conditional model, how often each requested label is recognised.
+(``optimizer.ema_buffers.<name>``); ``sample`` and ``eval`` then use the averaged model.
+``eval`` draws ``--n`` samples and reports their classifier-FID (scratch.eval) beside the
+real-against-real floor, their class histogram and, for a conditional model, how often each
+requested label is recognised.
 """
 
 import time
@@ -294,9 +295,9 @@ def load(path, seed: int, ema: bool = True):
         raise ValueError(f"{path}: not a diffusion checkpoint (config {config})")
     model, diffuser = build(config, seed)
     weights, opt_state = split_state(state)
-    model.load_state_dict(weights)
     ema_state, buffers, _ = split_ema(opt_state)
     averaged = ema and bool(ema_state)
+    model.load_state_dict({**weights, **buffers} if averaged else weights)
     if averaged:
         averages = EMA(model)
         try:
@@ -304,7 +305,6 @@ def load(path, seed: int, ema: bool = True):
         except ValueError as e:
             raise ValueError(f"{path}: {e}") from None
         averages.copy_to(model)
-        model.load_state_dict({**model.state_dict(), **buffers})
     print(f"loaded {path} (epoch {meta['epoch']}, {'EMA weights, ' if averaged else ''}{config})")
     return model, diffuser, config, meta["epoch"]
 
