@@ -1,6 +1,6 @@
-"""The U-Net's convolutions, forward and backward: scratch (Numba layout kernels + sgemm on shifted
-views) vs its NumPy twin (NumPy layout moves + the same sgemms) vs PyTorch (when installed, same
-2 threads), in one process.
+"""The U-Net's convolutions, forward and backward: scratch (Winograd F(2x2, 3x3) for the forward and
+dx of its 3x3 convolutions, sgemms on shifted views for the rest) vs the same without Winograd
+("direct") vs its NumPy twin vs PyTorch (when installed, same 2 threads), in one process.
 
     python benchmarks/bench_conv.py [--repeat 5] [--batch 128]
 
@@ -31,6 +31,19 @@ SHAPES = [(64, 64, 28, 3), (1, 64, 28, 3), (64, 128, 14, 3), (128, 128, 14, 3), 
           (256, 256, 7, 3), (384, 128, 14, 3), (192, 64, 28, 3), (64, 1, 28, 1)]  # fmt: skip
 
 
+def without_winograd(f):
+    """f run with the 3x3 convolutions on the direct shifted-slices path instead of Winograd."""
+
+    def run(*args):
+        saved, K.WINOGRAD = K.WINOGRAD, False
+        try:
+            return f(*args)
+        finally:
+            K.WINOGRAD = saved
+
+    return run
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=5)
@@ -59,6 +72,8 @@ def main(argv=None) -> dict:
                 lambda s: K.conv2d_backward(gy, s, x.shape, W, 1, pad, numba=False),  # noqa: B023
             ),
         }
+        if K.winograd_applies(k, k, pad) and C >= K.MIN_SHIFTED_CHANNELS:
+            runs["direct"] = tuple(map(without_winograd, runs["scratch"]))
         if torch is not None:
             tx = torch.from_numpy(x).requires_grad_()
             tW, tb = torch.from_numpy(W).requires_grad_(), torch.from_numpy(b).requires_grad_()
@@ -91,7 +106,9 @@ def main(argv=None) -> dict:
                 row[f"{name}_{phase}_gflops"] = round(mult * gflop / ms * 1e3, 1)
         if torch is not None:
             for phase in ("forward", "backward"):
-                for name in ("scratch", "numpy"):
+                for name in ("scratch", "direct", "numpy"):
+                    if name not in times:
+                        continue
                     ratio = row[f"{name}_{phase}_ms"] / row[f"torch_{phase}_ms"]
                     row[f"{name}_{phase}_vs_torch"] = round(ratio, 2)
         rows.append(row)

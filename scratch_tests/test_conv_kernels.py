@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from scratch.kernels import conv as K
 from scratch.kernels import resample as R
+from scratch.kernels import winograd as Wg
 from scratch.kernels.memory import reuse_freed_memory
 
 geometry = st.tuples(
@@ -85,11 +86,76 @@ def min_shifted_channels(n):
         K.MIN_SHIFTED_CHANNELS = saved
 
 
+@contextmanager
+def winograd(on):
+    """Route 3x3, padding-1 convolutions on the shifted path through Winograd, or not."""
+    saved, K.WINOGRAD = K.WINOGRAD, on
+    try:
+        yield
+    finally:
+        K.WINOGRAD = saved
+
+
 @pytest.mark.parametrize("path", ["shifted", "im2col"])
 @given(g=geometry, O=st.integers(1, 4), seed=st.integers(0, 2**31))
 def test_conv_forward_backward_match_direct_sum_and_twin(path, g, O, seed):
-    with min_shifted_channels(1 if path == "shifted" else 10**9):
+    with min_shifted_channels(1 if path == "shifted" else 10**9), winograd(False):
         check_conv_forward_backward(g, O, seed)
+
+
+@given(
+    shape=st.tuples(st.integers(1, 3), st.integers(1, 5), st.integers(1, 9), st.integers(1, 9)),
+    O=st.integers(1, 5),
+    seed=st.integers(0, 2**31),
+)
+def test_winograd_conv_matches_direct_sum_and_twin(shape, O, seed):
+    """3x3, padding 1: forward and dx by Winograd (odd sizes, 1-pixel images), dW shifted."""
+    B, C, H, W = shape
+    with min_shifted_channels(1), winograd(True):
+        check_conv_forward_backward((B, C, H, W, 3, 3, 1, 1), O, seed)
+
+
+@given(
+    shape=st.tuples(st.integers(1, 3), st.integers(1, 5), st.integers(1, 9), st.integers(1, 9)),
+    O=st.integers(1, 5),
+    seed=st.integers(0, 2**31),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    block_bytes=st.sampled_from([1, 2000, 10**9]),  # 64 tiles per block (the last partial), or one
+)
+def test_winograd_transforms_equal_numpy_twins(shape, O, seed, dtype, block_bytes):
+    B, C, H, W = shape
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    Xp = K.pad_flat(x, H + 1, W + 1, 1, 1, 0, 2 * (W + 1) + 2)
+    corners = Wg.tile_corners(B, H, W)
+    anchors = corners[:, 0] * ((H + 1) * (W + 1)) + corners[:, 1] * (W + 1) + corners[:, 2]
+    V, V_np = (np.full((16, C, len(anchors)), np.nan, dtype) for _ in range(2))
+    Wg.transform_input(Xp, anchors, W + 1, V)
+    Wg.transform_input_numpy(Xp, anchors, W + 1, V_np)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(V, V_np, rtol=tol, atol=tol)
+    M, bias = rng.standard_normal((16, O, len(anchors))).astype(dtype), rng.standard_normal(O)
+    y, y_np = (np.full((B, O, H, W), np.nan, dtype) for _ in range(2))
+    Wg.transform_output(M, corners, bias.astype(dtype), y)
+    Wg.transform_output_numpy(M, corners, bias.astype(dtype), y_np)
+    assert not np.isnan(y).any()  # every pixel written
+    np.testing.assert_allclose(y, y_np, rtol=tol, atol=tol)
+    Wt, b = rng.standard_normal((O, C, 3, 3)).astype(dtype), bias.astype(dtype)
+    want = _direct_conv(x.astype(np.float64), Wt.astype(np.float64), bias, 1, 1)
+    for numba in (True, False):
+        got = Wg.conv3x3(Xp, W + 1, (B, O, H, W), Wt, b, numba, block_bytes)
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, want, rtol=10 * tol, atol=10 * tol)
+
+
+def test_winograd_weight_transform_is_g_w_gt():
+    rng = np.random.default_rng(5)
+    W = rng.standard_normal((3, 2, 3, 3))
+    U = Wg.transform_weights(W)
+    for o in range(3):
+        for c in range(2):
+            want = Wg.G_MATRIX @ W[o, c] @ Wg.G_MATRIX.T
+            np.testing.assert_allclose(U[:, o, c].reshape(4, 4), want, rtol=1e-12, atol=1e-12)
 
 
 def check_conv_forward_backward(g, O, seed):
@@ -200,6 +266,24 @@ def test_kernels_pure_python_bodies_agree():
             strict=True,
         ):
             np.testing.assert_allclose(a, w, rtol=1e-6, atol=1e-6)
+
+
+def test_winograd_transforms_pure_python_bodies_agree():
+    """The Winograd transforms' bodies run as Python (the NUMBA_DISABLE_JIT path)."""
+    rng = np.random.default_rng(2)
+    B, C, O, H, W = 2, 3, 2, 5, 4
+    Xp = K.pad_flat(rng.standard_normal((B, C, H, W)), H + 1, W + 1, 1, 1, 0, 2 * (W + 1) + 2)
+    corners = Wg.tile_corners(B, H, W)
+    anchors = corners[:, 0] * ((H + 1) * (W + 1)) + corners[:, 1] * (W + 1) + corners[:, 2]
+    V, V_np = np.empty((16, C, len(anchors))), np.empty((16, C, len(anchors)))
+    Wg.transform_input.py_func(Xp, anchors, W + 1, V)
+    Wg.transform_input_numpy(Xp, anchors, W + 1, V_np)
+    np.testing.assert_allclose(V, V_np, rtol=1e-12, atol=1e-12)
+    M, bias = rng.standard_normal((16, O, len(anchors))), rng.standard_normal(O)
+    y, y_np = np.empty((B, O, H, W)), np.empty((B, O, H, W))
+    Wg.transform_output.py_func(M, corners, bias, y)
+    Wg.transform_output_numpy(M, corners, bias, y_np)
+    np.testing.assert_allclose(y, y_np, rtol=1e-12, atol=1e-12)
 
 
 def test_weight_gradient_blocks_sum_to_the_whole():

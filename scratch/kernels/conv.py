@@ -42,6 +42,7 @@ took 3.0 s with them parallel, 2.55 s serial). ``conv2d_forward(..., numba=False
 
 import numpy as np
 
+from . import winograd
 from ._jit import njit
 
 
@@ -215,12 +216,18 @@ def col2im(cols, x_shape, kh, kw, stride, pad):
 # ---- the convolution ----------------------------------------------------------------------------
 
 MIN_SHIFTED_CHANNELS = 8  # below this, the taps' products are rank-C updates: im2col is faster
+WINOGRAD = True  # 3x3 kernels with padding 1 on the shifted path: forward and dx by Winograd
 
 
 def shifted(stride: int, C: int, k: int, pad: int) -> bool:
     """Whether a convolution takes the shifted-slices path (else im2col). k: the smaller kernel
     side; the shared padding band needs pad < k (every output anchor then lies on the grid)."""
     return stride == 1 and C >= MIN_SHIFTED_CHANNELS and pad < k
+
+
+def winograd_applies(kh: int, kw: int, pad: int) -> bool:
+    """Whether a shifted-path convolution's forward and dx run as Winograd F(2x2, 3x3)."""
+    return WINOGRAD and (kh, kw, pad) == (3, 3, 1)
 
 
 KERNELS = {True: (im2col, col2im), False: (im2col_numpy, col2im_numpy)}
@@ -238,6 +245,8 @@ def conv2d_forward(x, W, b, stride, pad, numba=True):
         Hp, Wp = H + pad, Wd + pad  # one padding band shared by neighbours
         offsets = [i * Wp + j for i in range(kh) for j in range(kw)]
         Xp = pad_flat(x, Hp, Wp, pad, pad, 0, offsets[-1])  # (C, B Hp Wp + max off)
+        if winograd_applies(kh, kw, pad):
+            return winograd.conv3x3(Xp, Wp, (B, O, Ho, Wo), W, b, numba), x
         W2 = W.transpose(0, 2, 3, 1).reshape(O, kh * kw * C)  # (O, (taps, C))
         Y = shifted_matmul(W2, Xp, offsets, B * Hp * Wp)  # (O, B Hp Wp)
         if b is not None:
@@ -272,7 +281,11 @@ def conv2d_backward(gy, saved, x_shape, W, stride, pad, need_dx=True, numba=True
         else:  # shift Xp: dW (O, taps C)
             dW = stacked_weight_grad(G[:, front:], Xp, offsets, n)
             dW = np.ascontiguousarray(dW.reshape(O, kh, kw, C).transpose(0, 3, 1, 2))
-        if need_dx:
+        if need_dx and winograd_applies(kh, kw, pad):  # dx = W^T flipped * gy, padding 1
+            Gp = pad_flat(gy, Hp, Wp, pad, pad, 0, offsets[-1])
+            W_flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, O, 3, 3)
+            dx = winograd.conv3x3(Gp, Wp, x_shape, W_flipped, None, numba)
+        elif need_dx:
             W2 = W.transpose(1, 2, 3, 0).reshape(C, kh * kw * O)  # (C, (taps, O))
             dXp = shifted_matmul(W2, G, [front - off for off in offsets], n)  # (C, n)
             dx = unpad_flat(dXp, B, Hp, Wp, pad, pad, H, Wd, 0)
