@@ -274,7 +274,7 @@ def conv2d_backward(gy, saved, x_shape, W, stride, pad, need_dx=True, numba=True
         n, offsets = B * Hp * Wp, [i * Wp + j for i in range(kh) for j in range(kw)]
         front = offsets[-1]
         Xp = pad_flat(saved, Hp, Wp, pad, pad, 0, front)  # x padded again, as in forward
-        G = pad_flat(gy, Hp, Wp, 0, 0, front, 0)  # (O, front + n): gy on x's padded grid
+        G = pad_flat(gy, Hp, Wp, 0, 0, front, front)  # (O, front + n + front): gy on x's grid
         if O < C:  # shift G: dW^T (C, taps O)
             dWt = stacked_weight_grad(Xp, G, [front - off for off in offsets], n)
             dW = np.ascontiguousarray(dWt.reshape(C, kh, kw, O).transpose(3, 0, 1, 2))
@@ -282,7 +282,7 @@ def conv2d_backward(gy, saved, x_shape, W, stride, pad, need_dx=True, numba=True
             dW = stacked_weight_grad(G[:, front:], Xp, offsets, n)
             dW = np.ascontiguousarray(dW.reshape(O, kh, kw, C).transpose(0, 3, 1, 2))
         if need_dx and winograd_applies(kh, kw, pad):  # dx = W^T flipped * gy, padding 1
-            Gp = pad_flat(gy, Hp, Wp, pad, pad, 0, offsets[-1])
+            Gp = G[:, front - Wp - 1 :]  # the same zeros make gy's padding at (1, 1)
             W_flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, O, 3, 3)
             dx = winograd.conv3x3(Gp, Wp, x_shape, W_flipped, None, numba)
         elif need_dx:
