@@ -27,6 +27,13 @@ views are as fast or faster, without the copy. For dW either side may be the one
 since dW[o, c, i, j] = sum_q G[o, q] Xp[c, q + off] = sum_q G[o, q - off] Xp[c, q]: the smaller
 one is stacked (G when O < C, as in the up path).
 
+3x3 convolutions with padding 1 (all but the U-Net's first and last) take a third road for the
+forward and for dx: Winograd's F(2x2, 3x3) (``winograd``), 16 sgemms over 2x2 output tiles where
+the sums above do 36 multiply-adds per tile, with the input and output transforms done a
+cache-sized block of tiles at a time. dx is the same convolution of gy with the weights flipped
+and transposed, read from G's padding (whose zeros serve gy as Xp's serve x). The weight
+gradient keeps the shifted sums: in the Winograd domain it measured no faster.
+
 Only x itself is kept for the backward (as PyTorch does; it is usually the ReLU output that the
 ReLU keeps anyway); the backward pads it again, which costs a few percent. Other strides, and
 inputs with few channels (the U-Net's first layer: 9 rank-1 products would each stream the whole
