@@ -40,6 +40,10 @@ inputs with few channels (the U-Net's first layer: 9 rank-1 products would each 
 output through memory), use im2col: cols[(c, i, j), (b, oy, ox)] = x_pad[b, c, oy s + i, ox s + j],
 Y = W2 @ cols (one sgemm), dW2 = (cols @ G^T)^T, dx = col2im(W2^T @ G).
 
+The blocks of every sum are spread over the cores (``spread``): each core takes its share of
+the blocks with single-threaded sgemms, so the work between the sgemms (stacking, Winograd's
+transforms) runs on all cores and no sgemm waits for another core to finish its part.
+
 The padded layout's moves (``pad_flat``, ``unpad_flat``) are NumPy strided copies, faster here than
 a compiled loop. ``im2col`` and ``col2im`` are Numba kernels, each beside a NumPy twin with the same
 signature. They run on one thread: they are memory-bound, and a parallel region started right
@@ -51,6 +55,7 @@ import numpy as np
 
 from . import winograd
 from ._jit import njit
+from .spread import spread
 
 
 def out_size(n: int, k: int, stride: int, pad: int) -> int:
@@ -105,21 +110,28 @@ def shifted_matmul(W2, X, offsets, n, block_bytes=BLOCK_BYTES):
     out = np.empty((R, n), dtype=X.dtype)
     if K < 128 or K < R:
         m = min(n, max(256, block_bytes // (T * K * X.itemsize)))  # columns per block
-        block = np.empty((T * K, m), dtype=X.dtype)
-        for c0 in range(0, n, m):
-            mm = min(m, n - c0)
-            np.matmul(W2, stack_shifts(X, offsets, c0, mm, block), out=out[:, c0 : c0 + mm])
-        return out
-    Ws = np.ascontiguousarray(W2.reshape(R, T, K).transpose(1, 0, 2))  # (T, R, K)
-    m = min(n, max(256, block_bytes // (R * X.itemsize)))
-    tmp = np.empty((R, m), dtype=X.dtype)
-    for c0 in range(0, n, m):
-        mm = min(m, n - c0)
-        acc, t = out[:, c0 : c0 + mm], tmp[:, :mm]
-        np.matmul(Ws[0], X[:, c0 + offsets[0] : c0 + offsets[0] + mm], out=acc)
-        for k in range(1, T):
-            np.matmul(Ws[k], X[:, c0 + offsets[k] : c0 + offsets[k] + mm], out=t)
-            acc += t
+
+        def run(starts):
+            block = np.empty((T * K, m), dtype=X.dtype)
+            for c0 in starts:
+                mm = min(m, n - c0)
+                np.matmul(W2, stack_shifts(X, offsets, c0, mm, block), out=out[:, c0 : c0 + mm])
+
+    else:
+        Ws = np.ascontiguousarray(W2.reshape(R, T, K).transpose(1, 0, 2))  # (T, R, K)
+        m = min(n, max(256, block_bytes // (R * X.itemsize)))
+
+        def run(starts):
+            tmp = np.empty((R, m), dtype=X.dtype)
+            for c0 in starts:
+                mm = min(m, n - c0)
+                acc, t = out[:, c0 : c0 + mm], tmp[:, :mm]
+                np.matmul(Ws[0], X[:, c0 + offsets[0] : c0 + offsets[0] + mm], out=acc)
+                for k in range(1, T):
+                    np.matmul(Ws[k], X[:, c0 + offsets[k] : c0 + offsets[k] + mm], out=t)
+                    acc += t
+
+    spread(run, range(0, n, m))
     return out
 
 
@@ -128,12 +140,16 @@ def stacked_weight_grad(A, S, offsets, n, block_bytes=BLOCK_BYTES):
     A[:, blk] @ [S[:, off_t + blk] for t]^T, i.e. the gradient of every tap at once."""
     T, K = len(offsets), S.shape[0]
     m = min(n, max(256, block_bytes // (T * K * S.itemsize)))  # columns per block
-    block = np.empty((T * K, m), dtype=S.dtype)
-    out_t = np.zeros((T * K, A.shape[0]), dtype=A.dtype)
-    for c0 in range(0, n, m):
-        mm = min(m, n - c0)
-        out_t += stack_shifts(S, offsets, c0, mm, block) @ A[:, c0 : c0 + mm].T  # the fast order
-    return out_t.T
+
+    def run(starts):  # the sum over these blocks
+        block = np.empty((T * K, m), dtype=S.dtype)
+        out_t = np.zeros((T * K, A.shape[0]), dtype=A.dtype)
+        for c0 in starts:
+            mm = min(m, n - c0)
+            out_t += stack_shifts(S, offsets, c0, mm, block) @ A[:, c0 : c0 + mm].T  # fast order
+        return out_t
+
+    return sum(spread(run, range(0, n, m))).T
 
 
 # ---- im2col / col2im, NumPy twins ---------------------------------------------------------------

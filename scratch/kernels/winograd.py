@@ -28,6 +28,7 @@ inside the image.
 import numpy as np
 
 from ._jit import njit
+from .spread import spread
 
 G_MATRIX = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
 B_T = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]])
@@ -89,7 +90,7 @@ def _at(m0, m1, m2, m3):
     return m0 + m1 + m2, m1 - m2 - m3
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def transform_input(Xp, anchors, Wp, V):
     """Numba twin of :func:`transform_input_numpy`: B^T d B = (B^T (B^T d)^T)^T, written out."""
     for c in range(V.shape[1]):
@@ -107,7 +108,7 @@ def transform_input(Xp, anchors, Wp, V):
             V[12, c, t], V[13, c, t], V[14, c, t], V[15, c, t] = _bt(d30, d31, d32, d33)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def transform_output(M, corners, bias, y):
     """Numba twin of :func:`transform_output_numpy`: A^T M A = (A^T (A^T M)^T)^T, written out."""
     H, W = y.shape[2], y.shape[3]
@@ -151,12 +152,16 @@ def conv3x3(Xp, Wp, y_shape, W, b, numba=True, block_bytes=BLOCK_BYTES):
     y = np.empty(y_shape, dtype=Xp.dtype)
     n = len(anchors)
     m = min(n, max(64, block_bytes // (16 * (C + O) * Xp.itemsize)))  # tiles per block
-    V_buffer = np.empty(16 * (C * m + ROW_PAD), dtype=Xp.dtype)
-    M_buffer = np.empty(16 * (O * m + ROW_PAD), dtype=Xp.dtype)
-    for t0 in range(0, n, m):
-        mm = min(m, n - t0)
-        V, M = blocks(V_buffer, C, mm), blocks(M_buffer, O, mm)
-        to_V(Xp, anchors[t0 : t0 + mm], Wp, V)
-        np.matmul(U, V, out=M)
-        from_M(M, corners[t0 : t0 + mm], bias, y)
+
+    def run(starts):  # the blocks starting at these tiles, with their own V and M
+        V_buffer = np.empty(16 * (C * m + ROW_PAD), dtype=Xp.dtype)
+        M_buffer = np.empty(16 * (O * m + ROW_PAD), dtype=Xp.dtype)
+        for t0 in starts:
+            mm = min(m, n - t0)
+            V, M = blocks(V_buffer, C, mm), blocks(M_buffer, O, mm)
+            to_V(Xp, anchors[t0 : t0 + mm], Wp, V)
+            np.matmul(U, V, out=M)
+            from_M(M, corners[t0 : t0 + mm], bias, y)
+
+    spread(run, range(0, n, m))
     return y
