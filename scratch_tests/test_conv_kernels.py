@@ -148,14 +148,22 @@ def test_winograd_transforms_equal_numpy_twins(shape, O, seed, dtype, block_byte
         np.testing.assert_allclose(got, want, rtol=10 * tol, atol=10 * tol)
 
 
-def test_winograd_weight_transform_is_g_w_gt():
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_winograd_weight_transform_is_g_w_gt(dtype):
     rng = np.random.default_rng(5)
-    W = rng.standard_normal((3, 2, 3, 3))
-    U = Wg.transform_weights(W)
-    for o in range(3):
-        for c in range(2):
-            want = Wg.G_MATRIX @ W[o, c] @ Wg.G_MATRIX.T
-            np.testing.assert_allclose(U[:, o, c].reshape(4, 4), want, rtol=1e-12, atol=1e-12)
+    W = rng.standard_normal((3, 2, 3, 3)).astype(dtype)
+    tol = 1e-6 if dtype == np.float32 else 1e-12
+    for transform in (
+        Wg.transform_weights,
+        Wg.transform_weights.py_func,
+        Wg.transform_weights_numpy,
+    ):
+        U = transform(W)
+        assert U.dtype == dtype and U.shape == (16, 3, 2)
+        for o in range(3):
+            for c in range(2):
+                want = Wg.G_MATRIX @ W[o, c] @ Wg.G_MATRIX.T
+                np.testing.assert_allclose(U[:, o, c].reshape(4, 4), want, rtol=tol, atol=tol)
 
 
 def check_conv_forward_backward(g, O, seed):

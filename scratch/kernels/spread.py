@@ -45,6 +45,12 @@ def threads() -> int:
     return get_num_threads() if SET_NUM_THREADS_LOCAL is not None else 1
 
 
+def block_length(n: int, fits: int, least: int) -> int:
+    """Columns (or tiles) per block out of n: as many as fit in cache (``fits``, at least
+    ``least``), and no more than one thread's share, so that small batches keep every core busy."""
+    return max(1, min(n, max(least, fits), -(-n // threads())))
+
+
 def _single_threaded(work):
     def run(chunk):
         previous = SET_NUM_THREADS_LOCAL(1)

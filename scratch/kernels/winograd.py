@@ -28,7 +28,7 @@ inside the image.
 import numpy as np
 
 from ._jit import njit
-from .spread import spread
+from .spread import block_length, spread
 
 G_MATRIX = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
 B_T = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]])
@@ -38,13 +38,6 @@ BLOCK_BYTES = 4 * 2**20  # V and M of one block of tiles (measured best of 0.5-4
 ROW_PAD = 16  # floats between V's (and M's) 16 rows, so that they do not share cache sets
 
 
-def transform_weights(W):
-    """U (16, O, C) for W (O, C, 3, 3): U[4 u + v, o, c] = (G W[o, c] G^T)[u, v]."""
-    G = G_MATRIX.astype(W.dtype)
-    U = np.tensordot(G, np.tensordot(W, G, axes=(3, 1)), axes=(1, 2))  # (4, O, C, 4)
-    return np.ascontiguousarray(U.transpose(0, 3, 1, 2)).reshape(16, *W.shape[:2])
-
-
 def tile_corners(B: int, H: int, W: int):
     """(b, r, s) of every tile's top-left output pixel, (B ceil(H/2) ceil(W/2), 3), row-major."""
     b, r, s = np.meshgrid(np.arange(B), np.arange(0, H, 2), np.arange(0, W, 2), indexing="ij")
@@ -52,6 +45,13 @@ def tile_corners(B: int, H: int, W: int):
 
 
 # ---- the transforms, NumPy twins ----------------------------------------------------------------
+
+
+def transform_weights_numpy(W):
+    """U (16, O, C) for W (O, C, 3, 3): U[4 u + v, o, c] = (G W[o, c] G^T)[u, v]."""
+    G = G_MATRIX.astype(W.dtype)
+    U = np.tensordot(G, np.tensordot(W, G, axes=(3, 1)), axes=(1, 2))  # (4, O, C, 4)
+    return np.ascontiguousarray(U.transpose(0, 3, 1, 2)).reshape(16, *W.shape[:2])
 
 
 def transform_input_numpy(Xp, anchors, Wp, V):
@@ -85,9 +85,33 @@ def _bt(d0, d1, d2, d3):
 
 
 @njit(cache=True, inline="always")
+def _g(g0, g1, g2):
+    """G (g0, g1, g2)."""
+    return g0, 0.5 * (g0 + g1 + g2), 0.5 * (g0 - g1 + g2), g2
+
+
+@njit(cache=True, inline="always")
 def _at(m0, m1, m2, m3):
     """A^T (m0, m1, m2, m3)."""
     return m0 + m1 + m2, m1 - m2 - m3
+
+
+@njit(cache=True)
+def transform_weights(W):
+    """Numba twin of :func:`transform_weights_numpy`: G g G^T = (G (G g)^T)^T, written out."""
+    O, C = W.shape[0], W.shape[1]
+    U = np.empty((16, O, C), dtype=W.dtype)
+    for o in range(O):
+        for c in range(C):
+            g = W[o, c]
+            h00, h10, h20, h30 = _g(g[0, 0], g[1, 0], g[2, 0])  # the columns of G g
+            h01, h11, h21, h31 = _g(g[0, 1], g[1, 1], g[2, 1])
+            h02, h12, h22, h32 = _g(g[0, 2], g[1, 2], g[2, 2])
+            U[0, o, c], U[1, o, c], U[2, o, c], U[3, o, c] = _g(h00, h01, h02)  # its rows
+            U[4, o, c], U[5, o, c], U[6, o, c], U[7, o, c] = _g(h10, h11, h12)
+            U[8, o, c], U[9, o, c], U[10, o, c], U[11, o, c] = _g(h20, h21, h22)
+            U[12, o, c], U[13, o, c], U[14, o, c], U[15, o, c] = _g(h30, h31, h32)
+    return U
 
 
 @njit(cache=True, nogil=True)
@@ -130,8 +154,9 @@ def transform_output(M, corners, bias, y):
                     y[b, o, r + 1, s + 1] = y11 + bias[o]
 
 
-TRANSFORMS = {True: (transform_input, transform_output),
-              False: (transform_input_numpy, transform_output_numpy)}  # fmt: skip
+TRANSFORMS = {True: (transform_weights, transform_input, transform_output),
+              False: (transform_weights_numpy, transform_input_numpy,
+                      transform_output_numpy)}  # fmt: skip
 
 
 def blocks(buffer, rows: int, n: int):
@@ -142,16 +167,16 @@ def blocks(buffer, rows: int, n: int):
 def conv3x3(Xp, Wp, y_shape, W, b, numba=True, block_bytes=BLOCK_BYTES):
     """y (B, O, H, W) = W * x + b for a 3x3 kernel, stride 1, padding 1, from x's flat padded
     layout Xp (C, B Hp Wp + >= 2 Wp + 2) with Hp = H + 1, Wp = W + 1 and the data at (1, 1)."""
-    to_V, from_M = TRANSFORMS[numba]
+    to_U, to_V, from_M = TRANSFORMS[numba]
     B, O, H, Wd = y_shape
     C = Xp.shape[0]
     corners = tile_corners(B, H, Wd)
     anchors = corners[:, 0] * ((H + 1) * Wp) + corners[:, 1] * Wp + corners[:, 2]
-    U = transform_weights(W)
+    U = to_U(W)
     bias = np.zeros(O, Xp.dtype) if b is None else b
     y = np.empty(y_shape, dtype=Xp.dtype)
     n = len(anchors)
-    m = min(n, max(64, block_bytes // (16 * (C + O) * Xp.itemsize)))  # tiles per block
+    m = block_length(n, block_bytes // (16 * (C + O) * Xp.itemsize), 64)  # tiles per block
 
     def run(starts):  # the blocks starting at these tiles, with their own V and M
         V_buffer = np.empty(16 * (C * m + ROW_PAD), dtype=Xp.dtype)
