@@ -159,11 +159,11 @@ def test_winograd_weight_transform_is_g_w_gt(dtype):
         Wg.transform_weights_numpy,
     ):
         U = transform(W)
-        assert U.dtype == dtype and U.shape == (16, 3, 2)
+        assert U.dtype == dtype and U.shape == (3, 2, 16)
         for o in range(3):
             for c in range(2):
                 want = Wg.G_MATRIX @ W[o, c] @ Wg.G_MATRIX.T
-                np.testing.assert_allclose(U[:, o, c].reshape(4, 4), want, rtol=tol, atol=tol)
+                np.testing.assert_allclose(U[o, c].reshape(4, 4), want, rtol=tol, atol=tol)
 
 
 def check_conv_forward_backward(g, O, seed):

@@ -47,8 +47,10 @@ def threads() -> int:
 
 def block_length(n: int, fits: int, least: int) -> int:
     """Columns (or tiles) per block out of n: as many as fit in cache (``fits``, at least
-    ``least``), and no more than one thread's share, so that small batches keep every core busy."""
-    return max(1, min(n, max(least, fits), -(-n // threads())))
+    ``least``), in a number of blocks that the threads share evenly."""
+    t = threads()
+    k = t * max(1, -(-n // (t * max(least, fits))))  # blocks: a multiple of the threads
+    return max(1, -(-n // k))
 
 
 def _single_threaded(work):

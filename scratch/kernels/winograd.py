@@ -48,10 +48,9 @@ def tile_corners(B: int, H: int, W: int):
 
 
 def transform_weights_numpy(W):
-    """U (16, O, C) for W (O, C, 3, 3): U[4 u + v, o, c] = (G W[o, c] G^T)[u, v]."""
+    """(O, C, 16) for W (O, C, 3, 3): [o, c, 4 u + v] = (G W[o, c] G^T)[u, v]."""
     G = G_MATRIX.astype(W.dtype)
-    U = np.tensordot(G, np.tensordot(W, G, axes=(3, 1)), axes=(1, 2))  # (4, O, C, 4)
-    return np.ascontiguousarray(U.transpose(0, 3, 1, 2)).reshape(16, *W.shape[:2])
+    return np.einsum("ui,ocij,vj->ocuv", G, W, G).reshape(*W.shape[:2], 16)
 
 
 def transform_input_numpy(Xp, anchors, Wp, V):
@@ -99,18 +98,17 @@ def _at(m0, m1, m2, m3):
 @njit(cache=True)
 def transform_weights(W):
     """Numba twin of :func:`transform_weights_numpy`: G g G^T = (G (G g)^T)^T, written out."""
-    O, C = W.shape[0], W.shape[1]
-    U = np.empty((16, O, C), dtype=W.dtype)
-    for o in range(O):
-        for c in range(C):
-            g = W[o, c]
+    U = np.empty((W.shape[0], W.shape[1], 16), dtype=W.dtype)
+    for o in range(W.shape[0]):
+        for c in range(W.shape[1]):
+            g, u = W[o, c], U[o, c]
             h00, h10, h20, h30 = _g(g[0, 0], g[1, 0], g[2, 0])  # the columns of G g
             h01, h11, h21, h31 = _g(g[0, 1], g[1, 1], g[2, 1])
             h02, h12, h22, h32 = _g(g[0, 2], g[1, 2], g[2, 2])
-            U[0, o, c], U[1, o, c], U[2, o, c], U[3, o, c] = _g(h00, h01, h02)  # its rows
-            U[4, o, c], U[5, o, c], U[6, o, c], U[7, o, c] = _g(h10, h11, h12)
-            U[8, o, c], U[9, o, c], U[10, o, c], U[11, o, c] = _g(h20, h21, h22)
-            U[12, o, c], U[13, o, c], U[14, o, c], U[15, o, c] = _g(h30, h31, h32)
+            u[0], u[1], u[2], u[3] = _g(h00, h01, h02)  # its rows
+            u[4], u[5], u[6], u[7] = _g(h10, h11, h12)
+            u[8], u[9], u[10], u[11] = _g(h20, h21, h22)
+            u[12], u[13], u[14], u[15] = _g(h30, h31, h32)
     return U
 
 
@@ -172,7 +170,7 @@ def conv3x3(Xp, Wp, y_shape, W, b, numba=True, block_bytes=BLOCK_BYTES):
     C = Xp.shape[0]
     corners = tile_corners(B, H, Wd)
     anchors = corners[:, 0] * ((H + 1) * Wp) + corners[:, 1] * Wp + corners[:, 2]
-    U = to_U(W)
+    U = np.ascontiguousarray(to_U(W).transpose(2, 0, 1))  # (16, O, C)
     bias = np.zeros(O, Xp.dtype) if b is None else b
     y = np.empty(y_shape, dtype=Xp.dtype)
     n = len(anchors)
