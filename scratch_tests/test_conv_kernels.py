@@ -2,7 +2,7 @@
 defining sums written as plain loops."""
 
 import platform
-from contextlib import contextmanager
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -76,30 +76,16 @@ def test_im2col_col2im_equal_numpy_twins(g, seed, dtype):
     assert lhs == pytest.approx(rhs, rel=1e-4, abs=1e-4)
 
 
-@contextmanager
-def min_shifted_channels(n):
-    """Route stride-1 convolutions with >= n input channels through the shifted-slices path."""
-    saved, K.MIN_SHIFTED_CHANNELS = K.MIN_SHIFTED_CHANNELS, n
-    try:
-        yield
-    finally:
-        K.MIN_SHIFTED_CHANNELS = saved
-
-
-@contextmanager
-def winograd(on):
-    """Route 3x3, padding-1 convolutions on the shifted path through Winograd, or not."""
-    saved, K.WINOGRAD = K.WINOGRAD, on
-    try:
-        yield
-    finally:
-        K.WINOGRAD = saved
+def routed(shifted_from: int, winograd: bool):
+    """Stride-1 convolutions with >= ``shifted_from`` input channels on the shifted-slices path,
+    and its 3x3, padding-1 ones through Winograd or not."""
+    return patch.multiple(K, MIN_SHIFTED_CHANNELS=shifted_from, WINOGRAD=winograd)
 
 
 @pytest.mark.parametrize("path", ["shifted", "im2col"])
 @given(g=geometry, O=st.integers(1, 4), seed=st.integers(0, 2**31))
 def test_conv_forward_backward_match_direct_sum_and_twin(path, g, O, seed):
-    with min_shifted_channels(1 if path == "shifted" else 10**9), winograd(False):
+    with routed(1 if path == "shifted" else 10**9, winograd=False):
         check_conv_forward_backward(g, O, seed)
 
 
@@ -111,8 +97,9 @@ def test_conv_forward_backward_match_direct_sum_and_twin(path, g, O, seed):
 def test_winograd_conv_matches_direct_sum_and_twin(shape, O, seed):
     """3x3, padding 1: forward and dx by Winograd (odd sizes, 1-pixel images), dW shifted."""
     B, C, H, W = shape
-    with min_shifted_channels(1), winograd(True):
+    with routed(1, winograd=True), patch.object(Wg, "conv3x3", wraps=Wg.conv3x3) as spy:
         check_conv_forward_backward((B, C, H, W, 3, 3, 1, 1), O, seed)
+    assert spy.call_count == 4  # forward and dx, each with Numba and with the NumPy twins
 
 
 @given(
