@@ -26,6 +26,12 @@ def test_spread_runs_the_chunks_at_once():
     assert len(ids) == n and len(set(ids)) == n
 
 
+def test_spread_inside_spread_runs_serially_instead_of_deadlocking():
+    inner = S.spread(lambda chunk: S.spread(lambda c: sum(c), chunk), range(10))
+    assert sum(sum(part) for part in inner) == 45
+    assert all(len(part) == 1 for part in inner)  # the inner calls ran in their worker
+
+
 def test_spread_returns_what_each_chunk_returns():
     partial = S.spread(lambda chunk: np.sum([2.0**i for i in chunk]), range(20))
     assert sum(partial) == 2.0**20 - 1

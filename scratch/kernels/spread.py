@@ -16,6 +16,7 @@ sgemms, and the Numba kernels called here are compiled ``nogil``.
 import ctypes
 import glob
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -37,6 +38,7 @@ def _find_set_num_threads_local():
 
 
 SET_NUM_THREADS_LOCAL = _find_set_num_threads_local()
+POOL_NAME = "scratch-spread"
 _pool, _pool_size = None, 0
 
 
@@ -70,10 +72,10 @@ def spread(work, items) -> list:
     global _pool, _pool_size
     items = list(items)
     n = min(threads(), len(items))
-    if n <= 1:
+    if n <= 1 or threading.current_thread().name.startswith(POOL_NAME):  # nested: no deadlock
         return [work(items)]
     if _pool_size < n:
-        _pool, _pool_size = ThreadPoolExecutor(n, thread_name_prefix="scratch-spread"), n
+        _pool, _pool_size = ThreadPoolExecutor(n, thread_name_prefix=POOL_NAME), n
     bounds = np.linspace(0, len(items), n + 1).round().astype(int)
     chunks = [items[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     return list(_pool.map(_single_threaded(work), chunks))
