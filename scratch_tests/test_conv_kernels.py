@@ -249,18 +249,25 @@ def test_kernels_pure_python_bodies_agree():
     """The bodies Numba compiles, run as Python (the NUMBA_DISABLE_JIT path)."""
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2, 2, 5, 4)).astype(np.float32)
-    for kernel, twin, args in (
-        (K.im2col, K.im2col_numpy, (3, 3, 2, 1)),
-        (R.maxpool2, R.maxpool2_numpy, ()),
-        (R.upsample2, R.upsample2_numpy, ()),
-    ):
-        got, want = getattr(kernel, "py_func", kernel)(x, *args), twin(x, *args)
-        for a, w in zip(
-            got if isinstance(got, tuple) else (got,),
-            want if isinstance(want, tuple) else (want,),
-            strict=True,
-        ):
-            np.testing.assert_allclose(a, w, rtol=1e-6, atol=1e-6)
+    names = ("_maxpool2", "_maxpool2_backward", "_upsample2", "_upsample2_backward")
+    bodies = {name: getattr(R, name).py_func for name in names}
+    with patch.multiple(R, **bodies):
+        for kernel, twin, args in (
+            (K.im2col.py_func, K.im2col_numpy, (3, 3, 2, 1)),
+            (R.maxpool2, R.maxpool2_numpy, ()),
+            (lambda x: R.maxpool2_backward(x[:, :, :2, :2], R.maxpool2(x)[1], x.shape),
+             lambda x: R.maxpool2_backward_numpy(x[:, :, :2, :2], R.maxpool2(x)[1], x.shape), ()),
+            (R.upsample2, R.upsample2_numpy, ()),
+            (lambda x: R.upsample2_backward(R.upsample2_numpy(x)),
+             lambda x: R.upsample2_backward_numpy(R.upsample2_numpy(x)), ()),
+        ):  # fmt: skip
+            got, want = kernel(x, *args), twin(x, *args)
+            for a, w in zip(
+                got if isinstance(got, tuple) else (got,),
+                want if isinstance(want, tuple) else (want,),
+                strict=True,
+            ):
+                np.testing.assert_allclose(a, w, rtol=1e-6, atol=1e-6)
 
 
 def test_winograd_transforms_pure_python_bodies_agree():

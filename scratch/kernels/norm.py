@@ -5,8 +5,8 @@ one affine map, each reading its inputs once (NumPy makes a temporary of x's siz
     channel_sums:     s_c = sum gy[:, c],   r_c = sum gy[:, c] x[:, c]       (float64)
     channel_affine:   y[:, c] = a_c u[:, c] + d_c  (+ b_c v[:, c] when v is given)
 
-Serial on purpose: the convolutions around every BatchNorm run OpenBLAS threads, and a Numba
-thread pool started between them fights their spinning threads. The sums may be reassociated
+Each pass takes a share of the channels per core (``spread``: plain threads, not a Numba thread
+pool, which fights OpenBLAS's spinning threads between the convolutions). The sums may be reassociated
 (``fastmath=REASSOC``), which lets LLVM vectorise them with several partial sums: 3-4x faster than
 one chain of float64 additions, and no less accurate.
 """
@@ -14,6 +14,7 @@ one chain of float64 additions, and no less accurate.
 import numpy as np
 
 from ._jit import njit
+from .spread import spread_range
 
 AXES = (0, 2, 3)  # every axis but the channels'
 REASSOC = {"reassoc", "contract"}  # LLVM may reorder the sums (not assume away NaN or inf)
@@ -43,14 +44,13 @@ def channel_affine_numpy(u, a, d, v=None, b=None):
     return y.astype(u.dtype, copy=False)
 
 
-@njit(cache=True, fastmath=REASSOC)
-def channel_moments(x):
-    """Numba twin of :func:`channel_moments_numpy`."""
+@njit(cache=True, fastmath=REASSOC, nogil=True)
+def _moments(x, c0, c1, mu, var):
+    """mu, var of channels c0..c1 - 1 of x, in place."""
     B, C, H, W = x.shape
     flat = x.reshape(B, C, H * W)
     n = B * H * W
-    mu, var = np.zeros(C), np.zeros(C)
-    for c in range(C):
+    for c in range(c0, c1):
         total = 0.0
         for b in range(B):
             for i in range(H * W):
@@ -62,40 +62,56 @@ def channel_moments(x):
                 diff = flat[b, c, i] - mu[c]
                 total += diff * diff
         var[c] = total / n
-    return mu, var
 
 
-@njit(cache=True, fastmath=REASSOC)
-def channel_sums(gy, x):
-    """Numba twin of :func:`channel_sums_numpy`."""
+@njit(cache=True, fastmath=REASSOC, nogil=True)
+def _sums(gy, x, c0, c1, s, r):
+    """s, r of channels c0..c1 - 1, in place."""
     B, C, H, W = x.shape
     g, xf = gy.reshape(B, C, H * W), x.reshape(B, C, H * W)
-    s, r = np.zeros(C), np.zeros(C)
-    for c in range(C):
+    for c in range(c0, c1):
         s_c, r_c = 0.0, 0.0
         for b in range(B):
             for i in range(H * W):
                 s_c += g[b, c, i]
                 r_c += g[b, c, i] * xf[b, c, i]
         s[c], r[c] = s_c, r_c
-    return s, r
 
 
-@njit(cache=True)
-def channel_affine(u, a, d, v=None, b=None):
-    """Numba twin of :func:`channel_affine_numpy`."""
+@njit(cache=True, nogil=True)
+def _affine(u, a, d, v, b, c0, c1, y):
+    """y[:, c] for the channels c0..c1 - 1, in place."""
     B, C, H, W = u.shape
-    y = np.empty_like(u)
     uf, yf = u.reshape(B, C, H * W), y.reshape(B, C, H * W)
     if v is None:
         for n in range(B):
-            for c in range(C):
+            for c in range(c0, c1):
                 for i in range(H * W):
                     yf[n, c, i] = a[c] * uf[n, c, i] + d[c]
     else:
         vf = v.reshape(B, C, H * W)
         for n in range(B):
-            for c in range(C):
+            for c in range(c0, c1):
                 for i in range(H * W):
                     yf[n, c, i] = a[c] * uf[n, c, i] + b[c] * vf[n, c, i] + d[c]
+
+
+def channel_moments(x):
+    """Numba twin of :func:`channel_moments_numpy` (x C-contiguous)."""
+    mu, var = np.zeros(x.shape[1]), np.zeros(x.shape[1])
+    spread_range(lambda c0, c1: _moments(x, c0, c1, mu, var), x.shape[1])
+    return mu, var
+
+
+def channel_sums(gy, x):
+    """Numba twin of :func:`channel_sums_numpy` (gy, x C-contiguous)."""
+    s, r = np.zeros(x.shape[1]), np.zeros(x.shape[1])
+    spread_range(lambda c0, c1: _sums(gy, x, c0, c1, s, r), x.shape[1])
+    return s, r
+
+
+def channel_affine(u, a, d, v=None, b=None):
+    """Numba twin of :func:`channel_affine_numpy` (u, v C-contiguous)."""
+    y = np.empty_like(u)
+    spread_range(lambda c0, c1: _affine(u, a, d, v, b, c0, c1, y), u.shape[1])
     return y

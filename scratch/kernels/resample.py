@@ -11,12 +11,14 @@ Bilinear x2 upsampling with ``align_corners=False``: the output pixel centre d m
 coordinate s = max((d + 1/2) / 2 - 1/2, 0); with i0 = floor(s), i1 = min(i0 + 1, n - 1) and
 l = s - i0, the value is (1 - l) x[i0] + l x[i1], first along H, then along W. Along one axis this is
 a matrix A (2n, n), so y = A_h x A_w^T and the backward is gx = A_h^T gy A_w: that is the NumPy
-twin; the Numba kernels compute the same sums directly.
+twin; the Numba kernels compute the same sums directly, a share of the (b, c) planes per core
+(``spread``).
 """
 
 import numpy as np
 
 from ._jit import njit
+from .spread import spread_range
 
 # ---- max-pool 2x2 ---------------------------------------------------------------------------------
 
@@ -42,39 +44,52 @@ def maxpool2_backward_numpy(gy, arg, x_shape):
     return gx
 
 
-@njit(cache=True)
+def planes(a):
+    """a (B, C, H, W) as its B C planes (B C, H, W), a view (a copy if a is not contiguous)."""
+    return np.ascontiguousarray(a).reshape(-1, *a.shape[2:])
+
+
+@njit(cache=True, nogil=True)
+def _maxpool2(x, p0, p1, y, arg):
+    """y, arg of the planes p0..p1 - 1 of x (planes, H, W), in place."""
+    for p in range(p0, p1):
+        for i in range(y.shape[1]):
+            for j in range(y.shape[2]):
+                best, k = x[p, 2 * i, 2 * j], 0
+                for t in range(1, 4):
+                    v = x[p, 2 * i + t // 2, 2 * j + t % 2]
+                    if v > best or (v != v and best == best):  # NaN wins, as in argmax
+                        best, k = v, t
+                y[p, i, j] = best
+                arg[p, i, j] = k
+
+
+@njit(cache=True, nogil=True)
+def _maxpool2_backward(gy, arg, p0, p1, gx):
+    """The planes p0..p1 - 1 of gx (planes, H, W), zeros but at the arg-maxes, in place."""
+    for p in range(p0, p1):
+        gx[p] = 0
+        for i in range(gy.shape[1]):
+            for j in range(gy.shape[2]):
+                k = arg[p, i, j]
+                gx[p, 2 * i + k // 2, 2 * j + k % 2] = gy[p, i, j]
+
+
 def maxpool2(x):
     """Numba twin of :func:`maxpool2_numpy`."""
     B, C, H, W = x.shape
-    Ho, Wo = H // 2, W // 2
-    y = np.empty((B, C, Ho, Wo), dtype=x.dtype)
-    arg = np.empty((B, C, Ho, Wo), dtype=np.int8)
-    for bc in range(B * C):
-        b, c = bc // C, bc % C
-        for i in range(Ho):
-            for j in range(Wo):
-                best, k = x[b, c, 2 * i, 2 * j], 0
-                for t in range(1, 4):
-                    v = x[b, c, 2 * i + t // 2, 2 * j + t % 2]
-                    if v > best or (v != v and best == best):  # NaN wins, as in argmax
-                        best, k = v, t
-                y[b, c, i, j] = best
-                arg[b, c, i, j] = k
+    y = np.empty((B, C, H // 2, W // 2), dtype=x.dtype)
+    arg = np.empty((B, C, H // 2, W // 2), dtype=np.int8)
+    xs, ys, args = planes(x), planes(y), planes(arg)
+    spread_range(lambda p0, p1: _maxpool2(xs, p0, p1, ys, args), B * C)
     return y, arg
 
 
-@njit(cache=True)
 def maxpool2_backward(gy, arg, x_shape):
     """Numba twin of :func:`maxpool2_backward_numpy`."""
-    B, C, H, W = x_shape
-    Ho, Wo = gy.shape[2], gy.shape[3]
-    gx = np.zeros((B, C, H, W), dtype=gy.dtype)
-    for bc in range(B * C):
-        b, c = bc // C, bc % C
-        for i in range(Ho):
-            for j in range(Wo):
-                k = arg[b, c, i, j]
-                gx[b, c, 2 * i + k // 2, 2 * j + k % 2] = gy[b, c, i, j]
+    gx = np.empty(x_shape, dtype=gy.dtype)
+    gys, args, gxs = planes(gy), planes(arg), planes(gx)
+    spread_range(lambda p0, p1: _maxpool2_backward(gys, args, p0, p1, gxs), len(gxs))
     return gx
 
 
@@ -120,46 +135,58 @@ def _axis_taps(n, dtype):
     return i0, i1, lam
 
 
-@njit(cache=True)
-def upsample2(x):
-    """Numba twin of :func:`upsample2_numpy`: each output row blends two input rows along H,
-    then spreads the blend along W."""
-    B, C, H, W = x.shape
+@njit(cache=True, nogil=True)
+def _upsample2(x, p0, p1, y):
+    """The planes p0..p1 - 1 of y (planes, 2H, 2W): each output row blends two input rows along
+    H, then spreads the blend along W."""
+    H, W = x.shape[1], x.shape[2]
     y0, y1, ly = _axis_taps(H, x.dtype)
     x0, x1, lx = _axis_taps(W, x.dtype)
-    y = np.empty((B, C, 2 * H, 2 * W), dtype=x.dtype)
     row = np.empty(W, dtype=x.dtype)
-    for b in range(B):
-        for c in range(C):
-            for oy in range(2 * H):
-                top, bottom, l = x[b, c, y0[oy]], x[b, c, y1[oy]], ly[oy]
-                for i in range(W):
-                    row[i] = (1 - l) * top[i] + l * bottom[i]
-                for ox in range(2 * W):
-                    y[b, c, oy, ox] = (1 - lx[ox]) * row[x0[ox]] + lx[ox] * row[x1[ox]]
+    for p in range(p0, p1):
+        for oy in range(2 * H):
+            top, bottom, l = x[p, y0[oy]], x[p, y1[oy]], ly[oy]
+            for i in range(W):
+                row[i] = (1 - l) * top[i] + l * bottom[i]
+            for ox in range(2 * W):
+                y[p, oy, ox] = (1 - lx[ox]) * row[x0[ox]] + lx[ox] * row[x1[ox]]
+
+
+@njit(cache=True, nogil=True)
+def _upsample2_backward(gy, p0, p1, gx):
+    """The planes p0..p1 - 1 of gx (planes, H, W): each output row's gradient is gathered along W
+    with the same weights, then spread on its two input rows."""
+    H, W = gx.shape[1], gx.shape[2]
+    y0, y1, ly = _axis_taps(H, gy.dtype)
+    x0, x1, lx = _axis_taps(W, gy.dtype)
+    row = np.empty(W, dtype=gy.dtype)
+    for p in range(p0, p1):
+        gx[p] = 0
+        for oy in range(2 * H):
+            row[:] = 0
+            for ox in range(2 * W):
+                g = gy[p, oy, ox]
+                row[x0[ox]] += (1 - lx[ox]) * g
+                row[x1[ox]] += lx[ox] * g
+            l = ly[oy]
+            for i in range(W):
+                gx[p, y0[oy], i] += (1 - l) * row[i]
+                gx[p, y1[oy], i] += l * row[i]
+
+
+def upsample2(x):
+    """Numba twin of :func:`upsample2_numpy`."""
+    B, C, H, W = x.shape
+    y = np.empty((B, C, 2 * H, 2 * W), dtype=x.dtype)
+    xs, ys = planes(x), planes(y)
+    spread_range(lambda p0, p1: _upsample2(xs, p0, p1, ys), B * C)
     return y
 
 
-@njit(cache=True)
 def upsample2_backward(gy):
-    """Numba twin of :func:`upsample2_backward_numpy`: each output row's gradient is gathered
-    along W with the same weights, then spread on its two input rows."""
+    """Numba twin of :func:`upsample2_backward_numpy`."""
     B, C, H2, W2 = gy.shape
-    H, W = H2 // 2, W2 // 2
-    y0, y1, ly = _axis_taps(H, gy.dtype)
-    x0, x1, lx = _axis_taps(W, gy.dtype)
-    gx = np.zeros((B, C, H, W), dtype=gy.dtype)
-    row = np.empty(W, dtype=gy.dtype)
-    for b in range(B):
-        for c in range(C):
-            for oy in range(H2):
-                row[:] = 0
-                for ox in range(W2):
-                    g = gy[b, c, oy, ox]
-                    row[x0[ox]] += (1 - lx[ox]) * g
-                    row[x1[ox]] += lx[ox] * g
-                l = ly[oy]
-                for i in range(W):
-                    gx[b, c, y0[oy], i] += (1 - l) * row[i]
-                    gx[b, c, y1[oy], i] += l * row[i]
+    gx = np.empty((B, C, H2 // 2, W2 // 2), dtype=gy.dtype)
+    gys, gxs = planes(gy), planes(gx)
+    spread_range(lambda p0, p1: _upsample2_backward(gys, p0, p1, gxs), B * C)
     return gx

@@ -70,7 +70,7 @@ def spread(work, items) -> list:
     """[work(chunk) for chunk in ``items`` cut into one contiguous chunk per thread], the chunks
     run at once, each thread's sgemms single-threaded; with one thread, [work(items)]."""
     global _pool, _pool_size
-    items = list(items)
+    items = items if isinstance(items, range) else list(items)
     n = min(threads(), len(items))
     if n <= 1 or threading.current_thread().name.startswith(POOL_NAME):  # nested: no deadlock
         return [work(items)]
@@ -79,3 +79,9 @@ def spread(work, items) -> list:
     bounds = np.linspace(0, len(items), n + 1).round().astype(int)
     chunks = [items[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     return list(_pool.map(_single_threaded(work), chunks))
+
+
+def spread_range(kernel, n: int) -> None:
+    """kernel(i0, i1) for a share [i0, i1) of range(n) per core, at once (nothing for n = 0)."""
+    if n > 0:
+        spread(lambda part: kernel(part[0], part[-1] + 1), range(n))
