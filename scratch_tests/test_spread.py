@@ -1,8 +1,11 @@
 """The blocks of a kernel spread over the cores: every item once, in order, results per chunk."""
 
+import multiprocessing
+import os
 import threading
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -30,6 +33,19 @@ def test_spread_inside_spread_runs_serially_instead_of_deadlocking():
     inner = S.spread(lambda chunk: S.spread(lambda c: sum(c), chunk), range(10))
     assert sum(sum(part) for part in inner) == 45
     assert all(len(part) == 1 for part in inner)  # the inner calls ran in their worker
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # 3.12 warns of fork with threads
+def test_spread_works_in_a_forked_child():
+    S.spread(lambda chunk: None, range(4))  # the parent's pool exists
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        assert pool.apply_async(_sum_in_chunks, (10,)).get(timeout=30) == 45
+
+
+def _sum_in_chunks(n):
+    return sum(sum(part) for part in S.spread(lambda chunk: list(chunk), range(n)))
 
 
 def test_spread_returns_what_each_chunk_returns():

@@ -39,7 +39,7 @@ def _find_set_num_threads_local():
 
 SET_NUM_THREADS_LOCAL = _find_set_num_threads_local()
 POOL_NAME = "scratch-spread"
-_pool, _pool_size = None, 0
+_pool, _pool_size, _pool_pid = None, 0, None
 
 
 def threads() -> int:
@@ -69,13 +69,14 @@ def _single_threaded(work):
 def spread(work, items) -> list:
     """[work(chunk) for chunk in ``items`` cut into one contiguous chunk per thread], the chunks
     run at once, each thread's sgemms single-threaded; with one thread, [work(items)]."""
-    global _pool, _pool_size
+    global _pool, _pool_size, _pool_pid
     items = items if isinstance(items, range) else list(items)
     n = min(threads(), len(items))
     if n <= 1 or threading.current_thread().name.startswith(POOL_NAME):  # nested: no deadlock
         return [work(items)]
-    if _pool_size < n:
+    if _pool_size < n or _pool_pid != os.getpid():  # a forked child inherits no threads
         _pool, _pool_size = ThreadPoolExecutor(n, thread_name_prefix=POOL_NAME), n
+        _pool_pid = os.getpid()
     bounds = np.linspace(0, len(items), n + 1).round().astype(int)
     chunks = [items[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     return list(_pool.map(_single_threaded(work), chunks))
