@@ -52,6 +52,25 @@ def test_timesteps_are_distinct_decreasing_from_T(steps, diffuser):
     np.testing.assert_array_equal(diffuser.timesteps(), np.arange(1000, 0, -1))
 
 
+@given(steps=st.integers(2, 106))
+def test_quadratic_timesteps_are_distinct_squares_denser_near_one(steps, diffuser):
+    ts = diffuser.timesteps(steps, "quadratic")
+    assert len(ts) == steps and ts[0] == 1000 and ts[-1] == 1 and np.all(np.diff(ts) < 0)
+    root = np.linspace(np.sqrt(1000), 1, steps)
+    assert np.all(np.abs(ts - root**2) <= 0.5)  # the rounded squares
+    gaps = -np.diff(ts)
+    assert np.all(np.diff(gaps) <= 1)  # the gaps shrink towards t = 1 (up to rounding)
+
+
+def test_quadratic_spacing_refuses_repeated_timesteps_and_ddpm(diffuser):
+    with pytest.raises(ValueError, match="repeats timesteps with 107 steps"):
+        diffuser.timesteps(107, "quadratic")
+    with pytest.raises(ValueError, match="spacing must be one of"):
+        diffuser.timesteps(10, "cubic")
+    with pytest.raises(ValueError, match="spacing 'quadratic' is DDIM's option"):
+        diffuser.sample(lambda x, t: x, (1, 2), spacing="quadratic", progress=False)
+
+
 # -- the forward process -------------------------------------------------------------------------
 
 

@@ -26,6 +26,7 @@ from scratch.kernels.sampler import reverse_step
 NULL_LABEL = -1
 SCHEDULES = ("linear", "cosine")
 SAMPLERS = ("ddpm", "ddim")
+SPACINGS = ("linear", "quadratic")
 
 
 def as_rng(rng=None) -> np.random.Generator:
@@ -128,14 +129,26 @@ class Diffuser:
             return np.broadcast_to(t, (B,))
         raise ValueError(f"t must be one int or one per row of x ({B}), got shape {t.shape}")
 
-    def timesteps(self, steps: int | None = None) -> np.ndarray:
-        """The decreasing timesteps a sampler visits: all of T..1, or ``steps`` of them evenly
-        spread from T down to 1 (DDIM's sub-sequence tau; distinct since the spacing is >= 1)."""
+    def timesteps(self, steps: int | None = None, spacing: str = "linear") -> np.ndarray:
+        """The decreasing timesteps a sampler visits: all of T..1, or ``steps`` of them from T
+        down to 1 (DDIM's sub-sequence tau), evenly spread (``linear``: distinct since the
+        spacing is >= 1) or spread as the squares of evenly spread numbers (``quadratic``, the
+        DDIM paper's choice for CIFAR-10: denser near t = 1, where the details form)."""
         T = self.num_timesteps
         steps = T if steps is None else steps
         if not isinstance(steps, int | np.integer) or not 1 <= steps <= T:
             raise ValueError(f"steps must be an integer in 1..{T}, got {steps!r}")
-        return np.floor(np.linspace(T, 1, steps) + 0.5).astype(np.int64)  # (steps,)
+        if spacing not in SPACINGS:
+            raise ValueError(f"spacing must be one of {SPACINGS}, got {spacing!r}")
+        if spacing == "linear":
+            return np.floor(np.linspace(T, 1, steps) + 0.5).astype(np.int64)  # (steps,)
+        ts = np.floor(np.linspace(np.sqrt(T), 1, steps) ** 2 + 0.5).astype(np.int64)
+        if np.any(np.diff(ts) >= 0):  # squares closer than 1 apart near t = 1
+            raise ValueError(
+                f"quadratic spacing repeats timesteps with {steps} steps of T={T}; "
+                f"use fewer steps or linear spacing"
+            )
+        return ts
 
     # -- data scaling -----------------------------------------------------------------------------
 
@@ -285,6 +298,7 @@ class Diffuser:
         sampler: str = "ddpm",
         steps: int | None = None,
         eta: float = 0.0,
+        spacing: str = "linear",
         clip_x0: bool = False,
         rng=None,
         callback=None,
@@ -293,8 +307,8 @@ class Diffuser:
     ) -> np.ndarray:
         """Draw x_T ~ N(0, I) of ``x_shape`` and run the reverse process down to x_0.
 
-        ``sampler``: 'ddpm' (all T steps, the book) or 'ddim' (``steps`` timesteps, default T, and
-        ``eta``). ``clip_x0``: every step aims at x0_hat clipped to data_range (:meth:`clip_noise`;
+        ``sampler``: 'ddpm' (all T steps, the book) or 'ddim' (``steps`` timesteps, default T,
+        ``eta``, and their ``spacing``, see :meth:`timesteps`). ``clip_x0``: every step aims at x0_hat clipped to data_range (:meth:`clip_noise`;
         off in the book). ``labels`` (B,): conditional sampling, guided with ``gamma`` (None: no
         guidance);
         the book's random labels are ``labels=rng.integers(0, 10, B)``. ``rng``: a Generator or a
@@ -308,8 +322,10 @@ class Diffuser:
                 f"DDPM visits all {self.num_timesteps} steps, got steps={steps}; "
                 "use sampler='ddim' (eta=1 is DDPM-like) for fewer"
             )
+        if sampler == "ddpm" and spacing != "linear":
+            raise ValueError(f"DDPM visits every step: spacing {spacing!r} is DDIM's option")
         rng = as_rng(rng)
-        ts = self.timesteps(steps)  # (S,) decreasing
+        ts = self.timesteps(steps, spacing)  # (S,) decreasing
         ts_prev = np.append(ts[1:], 0)  # (S,)
         x = rng.standard_normal(tuple(x_shape), dtype=dtype)  # x_T
         bar = tqdm(zip(ts, ts_prev, strict=True), total=len(ts), desc=sampler, disable=not progress)

@@ -22,7 +22,7 @@ from scratch import nn
 from scratch.checkpoint import load_checkpoint, save_checkpoint
 from scratch.data import MNIST, ArrayDataset, DataLoader
 from scratch.kernels.memory import reuse_freed_memory
-from scratch.models.diffusion import EMA, SAMPLERS, SCHEDULES, Diffuser, drop_labels
+from scratch.models.diffusion import EMA, SAMPLERS, SCHEDULES, SPACINGS, Diffuser, drop_labels
 from scratch.models.unet import UNet, UNetCond
 from scratch.nn.norm import update_batchnorm
 from scratch.optim import Adam
@@ -178,6 +178,9 @@ def make_parser_for():
     sample.add_argument("--labels", default=None, help="conditional: 0..9 or 3,1,4 (cycled)")
     sample.add_argument("--gamma", type=float, default=3.0, help="guidance scale (default 3)")
     sample.add_argument("--eta", type=float, default=0.0, help="DDIM's eta in [0, 1]")
+    sample.add_argument(
+        "--spacing", choices=SPACINGS, default="linear", help="DDIM's timesteps (quadratic: <= 106)"
+    )
     sample.add_argument(
         "--clip-x0", action="store_true", help="aim every step at x0_hat clipped to the data range"
     )
@@ -347,6 +350,7 @@ def generate(args):
             sampler=args.sampler,
             steps=args.steps,
             eta=args.eta,
+            spacing=args.spacing,
             clip_x0=args.clip_x0,
             rng=np.random.default_rng([args.seed, start // args.chunk]),
         )
@@ -358,7 +362,8 @@ def generate(args):
 def run_name(args) -> str:
     """The files' stem for these sampling settings: ddpm, ddim50, ddim50_eta0.5_clip_raw, ..."""
     eta = f"_eta{args.eta:g}" if args.sampler == "ddim" and args.eta else ""
-    flags = ("_clip" if args.clip_x0 else "") + ("_raw" if args.no_ema else "")
+    flags = ("_quad" if args.spacing == "quadratic" else "") + ("_clip" if args.clip_x0 else "")
+    flags += "_raw" if args.no_ema else ""
     return f"{args.sampler}{args.steps or ''}{eta}{flags}"
 
 
@@ -366,7 +371,7 @@ def describe(args, labels, epoch) -> dict:
     """The sampling settings, for the JSON files."""
     result = {"sampler": args.sampler, "steps": args.steps or 1000, "epoch": epoch}
     if args.sampler == "ddim":
-        result["eta"] = args.eta
+        result["eta"], result["spacing"] = args.eta, args.spacing
     if args.clip_x0:
         result["clip_x0"] = True
     if args.no_ema:
