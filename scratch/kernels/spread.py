@@ -10,7 +10,8 @@ faster so (measured on its shapes at batch 128).
 A thread's own sgemm thread count is set with OpenBLAS's ``openblas_set_num_threads_local``
 (0.3.27 on), in the OpenBLAS that NumPy's wheels ship. Where it is missing (another BLAS, an older
 OpenBLAS) the blocks run one after the other, as before. NumPy releases the GIL in its copies and
-sgemms, and the Numba kernels called here are compiled ``nogil``.
+sgemms, and the Numba kernels run this way (Winograd's transforms, the BatchNorm and resampling
+passes, which take a share of the channels or planes each) are compiled ``nogil``.
 """
 
 import ctypes

@@ -17,7 +17,9 @@ U[k] = (G g G^T)[k] for every (o, c): (O, C), and V[k] = (B^T d B)[k] for every 
 do 16 C O multiply-adds per tile where the direct convolution does 36 C O. The transforms cost
 only O(C + O) per tile, but V and M hold 4x as many numbers as the input and output. Done for
 all tiles at once, moving them through memory costs more than the sgemms save. So the tiles
-are transformed, multiplied and transformed back one block at a time, and V and M stay in cache.
+are transformed, multiplied and transformed back one block at a time, and V and M stay in cache;
+the blocks are shared out over the cores (``spread``). In float32 the result differs from the
+direct sums by about 1e-6 of its scale (the transforms add and subtract, and G halves).
 
 The input is the flat padded layout of ``conv`` (Hp = H + 1, Wp = W + 1, one zero band shared by
 neighbours): the patch of the tile anchored at flat column a is Xp[c, a + u Wp + v]. The output is
@@ -34,7 +36,7 @@ G_MATRIX = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
 B_T = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]])
 A_T = np.array([[1, 1, 1, 0], [0, 1, -1, -1]])
 
-BLOCK_BYTES = 4 * 2**20  # V and M of one block of tiles (measured best of 0.5-4 MB)
+BLOCK_BYTES = 4 * 2**20  # V and M of one block of tiles (measured best of 1-16 MB)
 ROW_PAD = 16  # floats between V's (and M's) 16 rows, so that they do not share cache sets
 
 
