@@ -3,17 +3,15 @@
     SCRATCH_DATA=/work/shared/data python benchmarks/fid_of_samples.py --n 500 OUT/samples_*.npz
 
 For each ``samples_*.npz`` written by ``scratch diffusion sample|eval`` that holds at least n
-images: the FID of its first n against the first n MNIST test images and its class histogram,
-beside the floor at the same n (n training against the same n test images), so that samplers are
+images: the FID of its first n against all 10,000 MNIST test images and its class histogram,
+beside the floor at the same n (n training images against the same), so that samplers are
 compared at equal n before a 10,000-image run is done.
 """
 
 import argparse
 
 from scratch.checkpoint import load_checkpoint
-from scratch.data import MNIST
-from scratch.eval import class_histogram, fid_floor, load_classifier
-from scratch.eval.fid import feature_stats, frechet_distance
+from scratch.eval import class_histogram, fid_floor, fid_to_test, load_classifier, test_statistics
 
 
 def main() -> None:
@@ -22,15 +20,15 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=500)
     args = parser.parse_args()
     classifier = load_classifier()
-    test = feature_stats(classifier.features(MNIST(train=False).data[: args.n]))  # once for all
-    print(f"floor at n={args.n}: {fid_floor(classifier, n=args.n)['fid']:.2f}")
+    reference = test_statistics(classifier)  # once for all
+    print(f"floor at n={args.n}: {fid_floor(classifier, n=args.n, reference=reference)['fid']:.2f}")
     for path in args.samples:
         images = load_checkpoint(path)[0]["images"]
         if len(images) < args.n:
             print(f"{path}: {len(images)} images, fewer than {args.n}")
             continue
         x = images[: args.n]
-        fid = frechet_distance(*feature_stats(classifier.features(x)), *test)
+        fid = fid_to_test(x, classifier, reference)
         print(f"{path}: FID {fid:.2f}, classes {class_histogram(x, classifier).tolist()}")
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from scratch.data import MNIST
-from scratch.eval import classifier_fid, load_classifier
+from scratch.eval import classifier_fid, fid_floor, fid_to_test, load_classifier, test_statistics
 from scratch.eval.classifier import WEIGHTS
 from scratch_tests.conftest import need
 
@@ -59,6 +59,18 @@ def test_floor_is_small_against_shuffled_pixels(clf):
     floor = classifier_fid(train, test, clf)
     broken = classifier_fid(test, shuffled, clf)
     assert 0 < floor < 0.05 * broken
+
+
+@need(TEST_FILES[0], TRAIN_IMAGES)
+def test_floor_compares_n_training_images_with_the_whole_test_set(clf):
+    """The floor at n is the FID of n training images against all 10,000 test images. Against the
+    first n test images alone it would be far larger: the test set is ordered by writer."""
+    reference = test_statistics(clf)
+    floor = fid_floor(clf, n=1000, reference=reference)["fid"]
+    train = MNIST(train=True).data[np.random.default_rng(0).choice(60_000, 1000, replace=False)]
+    assert floor == pytest.approx(fid_to_test(train, clf, reference), rel=1e-12)
+    assert floor == pytest.approx(fid_floor(clf, n=1000)["fid"], rel=1e-9)
+    assert 0 < floor < 0.5 * classifier_fid(train, MNIST(train=False).data[:1000], clf)
 
 
 def test_quick_command_writes_history_and_weights(tmp_path):

@@ -7,8 +7,10 @@ from .fid import (
     classifier_fid,
     feature_stats,
     fid_floor,
+    fid_to_test,
     frechet_distance,
     label_accuracy,
+    test_statistics,
 )
 
 __all__ = [
@@ -17,7 +19,9 @@ __all__ = [
     "classifier_fid",
     "feature_stats",
     "fid_floor",
+    "fid_to_test",
     "frechet_distance",
     "label_accuracy",
     "load_classifier",
+    "test_statistics",
 ]

@@ -394,26 +394,30 @@ def sample(args) -> dict:
 
 
 def evaluate(args) -> dict:
-    """Classifier-FID of ``--n`` samples against the first n MNIST test images, beside the floor
-    (n training against the same n test images), the class histogram and per-label accuracy."""
+    """Classifier-FID of ``--n`` samples against all MNIST test images, beside the floor (n
+    training images against the same), the class histogram and per-label accuracy."""
     from scratch.eval import (
         class_histogram,
-        classifier_fid,
         fid_floor,
+        fid_to_test,
         label_accuracy,
         load_classifier,
+        test_statistics,
     )
 
     if not have(*TEST_FILES):
         raise ValueError(f"eval compares with MNIST test images: {', '.join(TEST_FILES)} needed")
-    if not 2 <= args.n <= 10000:
-        raise ValueError(f"--n must lie in 2..10000 (MNIST has 10000 test images), got {args.n}")
+    if not 2 <= args.n <= 60000:
+        raise ValueError(
+            f"--n must lie in 2..60000 (the floor's MNIST training images), got {args.n}"
+        )
     tick = time.perf_counter()
     images, labels, config, epoch = generate(args)
     seconds = time.perf_counter() - tick
     classifier = load_classifier()
-    fid = classifier_fid(images, MNIST(train=False).data[: args.n], classifier)
-    floor = fid_floor(classifier, n=args.n)["fid"]
+    reference = test_statistics(classifier)
+    fid = fid_to_test(images, classifier, reference)
+    floor = fid_floor(classifier, n=args.n, reference=reference)["fid"]
     result = {
         **describe(args, labels, epoch),
         "n": args.n,
