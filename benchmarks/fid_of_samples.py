@@ -11,7 +11,7 @@ compared at equal n before a 10,000-image run is done.
 import argparse
 
 from scratch.checkpoint import load_checkpoint
-from scratch.eval import class_histogram, fid_floor, fid_to_test, load_classifier, test_statistics
+from scratch.eval import class_histogram, fid_floor, fid_to_test, load_classifier, reference_stats
 
 
 def main() -> None:
@@ -20,7 +20,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=500)
     args = parser.parse_args()
     classifier = load_classifier()
-    reference = test_statistics(classifier)  # once for all
+    reference = reference_stats(classifier)  # once for all
     print(f"floor at n={args.n}: {fid_floor(classifier, n=args.n, reference=reference)['fid']:.2f}")
     for path in args.samples:
         images = load_checkpoint(path)[0]["images"]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from scratch.data import MNIST
-from scratch.eval import classifier_fid, fid_floor, fid_to_test, load_classifier, test_statistics
+from scratch.eval import classifier_fid, fid_floor, fid_to_test, load_classifier, reference_stats
 from scratch.eval.classifier import WEIGHTS
 from scratch_tests.conftest import need
 
@@ -65,7 +65,7 @@ def test_floor_is_small_against_shuffled_pixels(clf):
 def test_floor_compares_n_training_images_with_the_whole_test_set(clf):
     """The floor at n is the FID of n training images against all 10,000 test images. Against the
     first n test images alone it would be far larger: the test set is ordered by writer."""
-    reference = test_statistics(clf)
+    reference = reference_stats(clf)
     floor = fid_floor(clf, n=1000, reference=reference)["fid"]
     train = MNIST(train=True).data[np.random.default_rng(0).choice(60_000, 1000, replace=False)]
     assert floor == pytest.approx(fid_to_test(train, clf, reference), rel=1e-12)

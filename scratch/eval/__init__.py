@@ -10,7 +10,7 @@ from .fid import (
     fid_to_test,
     frechet_distance,
     label_accuracy,
-    test_statistics,
+    reference_stats,
 )
 
 __all__ = [
@@ -23,5 +23,5 @@ __all__ = [
     "frechet_distance",
     "label_accuracy",
     "load_classifier",
-    "test_statistics",
+    "reference_stats",
 ]

@@ -79,7 +79,7 @@ def label_accuracy(images, labels, classifier) -> dict:
     return {"all": float(hit.mean()), **per}
 
 
-def test_statistics(classifier) -> tuple[np.ndarray, np.ndarray]:
+def reference_stats(classifier) -> tuple[np.ndarray, np.ndarray]:
     """Mean and covariance of the classifier's features over all 10,000 MNIST test images: the
     reference of every classifier-FID here, whatever the number of samples. A first-n subset
     would not do: the test set is ordered, its first 5,000 images from other writers than its
@@ -91,8 +91,8 @@ def test_statistics(classifier) -> tuple[np.ndarray, np.ndarray]:
 
 def fid_to_test(images, classifier, reference=None) -> float:
     """Classifier-FID of images against the whole test set (``reference``: its
-    :func:`test_statistics`, if already computed)."""
-    reference = test_statistics(classifier) if reference is None else reference
+    :func:`reference_stats`, if already computed)."""
+    reference = reference_stats(classifier) if reference is None else reference
     return frechet_distance(*feature_stats(classifier.features(images)), *reference)
 
 

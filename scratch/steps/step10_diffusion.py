@@ -402,7 +402,7 @@ def evaluate(args) -> dict:
         fid_to_test,
         label_accuracy,
         load_classifier,
-        test_statistics,
+        reference_stats,
     )
 
     if not have(*TEST_FILES):
@@ -415,7 +415,7 @@ def evaluate(args) -> dict:
     images, labels, config, epoch = generate(args)
     seconds = time.perf_counter() - tick
     classifier = load_classifier()
-    reference = test_statistics(classifier)
+    reference = reference_stats(classifier)
     fid = fid_to_test(images, classifier, reference)
     floor = fid_floor(classifier, n=args.n, reference=reference)["fid"]
     result = {
