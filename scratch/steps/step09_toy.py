@@ -9,35 +9,16 @@ import numpy as np
 
 import scratch.nn.functional as F
 from scratch import nn
+from scratch.checkpoint import save_checkpoint
 from scratch.data.toy import ring, ring_log_density, two_moons
-from scratch.models.diffusion import Diffuser, pos_encoding
+from scratch.models.diffusion import Diffuser
+from scratch.models.toy import ToyDenoiser
 from scratch.optim import Adam
 from scratch.viz import save
 
 from ._common import make_parser, parse, write_json
 
 DATASETS = {"ring": ring, "moons": two_moons}
-
-
-class ToyDenoiser(nn.Module):
-    """eps_theta(x_t, t): an MLP on [x_t, pos_encoding(t)], (N, 2 + time_dim) -> (N, 2)."""
-
-    def __init__(self, hidden: int = 256, time_dim: int = 32):
-        super().__init__()
-        self.time_dim = time_dim
-        self.mlp = nn.Sequential(
-            nn.Linear(2 + time_dim, hidden),
-            nn.ReLU(),
-            nn.Linear(hidden, hidden),
-            nn.ReLU(),
-            nn.Linear(hidden, hidden),
-            nn.ReLU(),
-            nn.Linear(hidden, 2),
-        )
-
-    def forward(self, x, t):
-        v = pos_encoding(t, self.time_dim)  # (N, time_dim)
-        return self.mlp(np.concatenate([np.asarray(x, dtype=np.float32), v], axis=1))  # (N, 2)
 
 
 def train(model, diffuser: Diffuser, data: np.ndarray, steps: int, batch_size: int, lr, rng):
@@ -85,6 +66,20 @@ def main(argv=None) -> dict:
         start = time.perf_counter()
         losses = train(model, diffuser, data, steps, args.batch_size, args.lr, rng)
         seconds = time.perf_counter() - start
+        config = {
+            "model": "toy2d",
+            "data": name,
+            "hidden": hidden,
+            "steps": steps,
+            "seed": args.seed,
+        }
+        saved = save_checkpoint(
+            args.out / f"diffusion2d_{name}.npz",
+            {f"model.{k}": v for k, v in model.state_dict().items()},
+            config=config,
+            loss=losses.tolist()[:: max(1, steps // 100)],
+        )
+        print(f"checkpoint -> {saved}")
         samples = {
             "DDPM (1000 steps)": diffuser.sample(model, (n, 2), rng=rng, progress=False),
             "DDIM (50 steps)": diffuser.sample(

@@ -1,0 +1,75 @@
+"""The shipped weights: each loads, matches its manifest, and reproduces the float32 outputs."""
+
+import hashlib
+import shutil
+
+import numpy as np
+import pytest
+
+from scratch import pretrained
+from scratch.models.diffusion import Diffuser
+
+SHIPPED = pretrained.names()
+REQUIRED = ("kind", "config", "command", "seed", "commit", "data", "history", "metrics", "sha256")
+
+
+def test_something_ships():
+    assert "vae" in SHIPPED
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_manifest_and_sha256(name):
+    manifest = pretrained.info(name)
+    assert all(key in manifest for key in REQUIRED), sorted(manifest)
+    weights = pretrained.HERE / f"{name}.npz"
+    assert hashlib.sha256(weights.read_bytes()).hexdigest() == manifest["sha256"]
+    with np.load(weights) as npz:
+        assert {npz[k].dtype for k in npz.files} == {np.dtype(np.float16)}
+    if manifest["kind"] in ("toy2d", "unet", "unet_cond"):
+        assert Diffuser(**manifest["diffuser"]).num_timesteps == 1000
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_float16_weights_reproduce_the_float32_outputs(name):
+    manifest = pretrained.info(name)
+    model = pretrained.load(name)
+    assert not model.training
+    out = pretrained.reference_output(model, manifest["kind"], manifest["config"])
+    assert out.dtype == np.float32
+    ref = np.asarray(manifest["reference_outputs_float32"])
+    assert out.shape == ref.shape
+    assert np.linalg.norm(out - ref) / np.linalg.norm(ref) <= 1e-2
+
+
+def test_info_is_a_copy():
+    pretrained.info("vae")["sha256"] = "changed"
+    assert pretrained.info("vae")["sha256"] != "changed"
+
+
+@pytest.fixture
+def shipped_copy(tmp_path, monkeypatch):
+    for path in pretrained.HERE.glob("vae.*"):
+        shutil.copy(path, tmp_path / path.name)
+    monkeypatch.setattr(pretrained, "HERE", tmp_path)
+    return tmp_path
+
+
+def test_corrupt_weights_are_refused(shipped_copy):
+    weights = shipped_copy / "vae.npz"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(pretrained.PretrainedError, match="corrupt"):
+        pretrained.load("vae")
+
+
+def test_missing_weights_are_refused(shipped_copy):
+    (shipped_copy / "vae.npz").unlink()
+    with pytest.raises(pretrained.PretrainedError, match="missing"):
+        pretrained.load("vae")
+
+
+@pytest.mark.parametrize("name", ["nope", "../vae", 3])
+def test_unknown_name(name):
+    with pytest.raises(pretrained.PretrainedError, match="no pretrained model"):
+        pretrained.info(name)
