@@ -113,4 +113,6 @@ def _manifest(name: str) -> dict:
     try:
         return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as error:
-        raise PretrainedError(f"pretrained {name!r}: its manifest {path} is unreadable: {error}")
+        raise PretrainedError(
+            f"pretrained {name!r}: its manifest {path} is unreadable: {error}"
+        ) from None
