@@ -134,14 +134,16 @@ def heun(eps, x, ts, alpha_bar):
 
 def _snap(grid, targets) -> np.ndarray:
     """The trained t (decreasing, T..1) nearest each target of ``grid`` (values at t = 1..T,
-    decreasing in t), at least one apart: where the targets are denser than the trained t (with
-    many steps, near t = 1) consecutive t are taken instead."""
+    decreasing in t), then made distinct: where the targets are denser than the trained t (with
+    many steps, near t = 1), each t is pushed to one above the next, and any pushed past T is
+    capped at one below the one before."""
     T = len(grid)
     if not 1 <= len(targets) <= T:
         raise ValueError(f"steps must be an integer in 1..{T}, got {len(targets)}")
     ts = T - np.abs(grid[::-1][None, :] - targets[:, None]).argmin(1)  # (steps,), grid by T..1
-    for i in range(len(ts) - 2, -1, -1):  # from t = 1 upwards: each t above the next
+    for i in range(len(ts) - 2, -1, -1):  # from t = 1 upwards
         ts[i] = max(ts[i], ts[i + 1] + 1)
-    if ts[0] > T:
-        raise ValueError(f"{len(ts)} steps do not fit in T = {T} distinct timesteps")
+    ts[0] = min(ts[0], T)
+    for i in range(1, len(ts)):  # from t = T downwards
+        ts[i] = min(ts[i], ts[i - 1] - 1)
     return ts.astype(np.int64)
