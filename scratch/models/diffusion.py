@@ -229,10 +229,8 @@ class Diffuser:
         x = _float_array(x, "x")
         t = self._batch_t(t, len(x))  # (B,)
         alpha = _per_row(self.alphas[t - 1], x)  # (B, 1, ..., 1)
-        alpha_bar, alpha_bar_prev = (
-            _per_row(self.alpha_bar(t), x),
-            _per_row(self.alpha_bar(t - 1), x),
-        )
+        alpha_bar = _per_row(self.alpha_bar(t), x)
+        alpha_bar_prev = _per_row(self.alpha_bar(t - 1), x)
         # eps_uncond + gamma (eps_cond - eps_uncond), from one model call on 2B rows
         eps = self.predict_noise(model, x, t, labels, gamma, clip_x0)
         mu = (x - (1 - alpha) / np.sqrt(1 - alpha_bar) * eps) / np.sqrt(alpha)
