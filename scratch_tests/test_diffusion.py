@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from scratch.models import samplers
 from scratch.models.diffusion import EMA, NULL_LABEL, Diffuser, drop_labels, pos_encoding
 
 
@@ -144,8 +145,7 @@ def test_denoise_is_the_books_step(diffuser):
 
 def test_t1_uses_alpha_bar_prev_one_and_adds_no_noise(diffuser):
     """The book's alpha_bars[t_idx - 1] reads alpha_bars[-1] at t = 1; here alpha_bar_0 = 1."""
-    c_x, c_eps, sigma = diffuser.ddpm_coefficients(1)
-    assert sigma == 0.0 and diffuser.alpha_bar(0) == 1.0 != diffuser.alpha_bars[-1]
+    assert diffuser.alpha_bar(0) == 1.0 != diffuser.alpha_bars[-1]
     x = np.random.default_rng(4).standard_normal((6, 2))
     a = diffuser.denoise(_fake_eps, x, 1, rng=1)
     b = diffuser.denoise(_fake_eps, x, 1, rng=2)
@@ -155,7 +155,9 @@ def test_t1_uses_alpha_bar_prev_one_and_adds_no_noise(diffuser):
     np.testing.assert_allclose(a, (x - (1 - alpha) / np.sqrt(1 - alpha) * eps) / np.sqrt(alpha))
     # DDIM's last step to t = 0 returns its x0 estimate
     x0_hat = (x - np.sqrt(1 - diffuser.alpha_bars[9]) * eps) / np.sqrt(diffuser.alpha_bars[9])
-    got = diffuser.denoise_ddim(lambda x, t: eps, x, 10, 0, eta=1.0, rng=5)
+    ab = diffuser._alpha_bars_from_0
+    [(t, got)] = samplers.ddim(lambda x, t: eps, x, [10], ab, eta=1.0, rng=np.random.default_rng(5))
+    assert t == 0
     np.testing.assert_allclose(got, x0_hat, rtol=1e-12)
 
 
@@ -168,10 +170,14 @@ def test_per_row_timesteps(diffuser):
 
 
 def test_ddim_eta1_with_every_step_is_ddpm(diffuser):
-    for t in (1, 2, 500, 1000):
-        ddpm = np.array(diffuser.ddpm_coefficients(t))
-        np.testing.assert_allclose(diffuser.ddim_coefficients(t, t - 1, eta=1.0), ddpm, rtol=1e-9)
     x = np.random.default_rng(6).standard_normal((4, 3))
+    for t in (1, 2, 500, 1000):  # one step from the same x and the same z
+        ddpm = diffuser.denoise(_fake_eps, x, t, rng=1)
+        ab, ab_prev = diffuser.alpha_bar(t), diffuser.alpha_bar(t - 1)
+        sigma = samplers.ddim_sigma(ab, ab_prev, eta=1.0)
+        z = np.random.default_rng(1).standard_normal(x.shape) if sigma > 0 else None
+        ddim = samplers.ddim_step(x, _fake_eps(x, np.full(4, t)), ab, ab_prev, sigma, z)
+        np.testing.assert_allclose(ddim, ddpm, rtol=1e-9, atol=1e-12)
     a = diffuser.sample(lambda x, t: 0.5 * x, (4, 3), sampler="ddpm", rng=3, progress=False)
     b = diffuser.sample(
         lambda x, t: 0.5 * x, (4, 3), sampler="ddim", eta=1.0, rng=3, progress=False
@@ -186,14 +192,12 @@ def test_ddim_on_standard_normal_data_is_a_product_of_cosines(steps, diffuser):
     by sqrt(ab ab_prev) + sqrt((1 - ab)(1 - ab_prev)) = cos(theta - theta_prev), ab = cos^2 theta.
     Below 1, so few steps shrink the samples: the discretisation error, computed exactly."""
     ab_all = diffuser._alpha_bars_from_0
-    exact_eps = lambda x, t: np.sqrt(1 - ab_all[t])[:, None] * x  # noqa: E731
+    exact_eps = lambda x, t: np.sqrt(1 - ab_all[t]) * x  # noqa: E731  (t: one int)
     x_T = np.random.default_rng(7).standard_normal((8, 2))
     ts = diffuser.timesteps(steps)
     ab, ab_prev = ab_all[ts], ab_all[np.append(ts[1:], 0)]
     scale = np.prod(np.sqrt(ab * ab_prev) + np.sqrt((1 - ab) * (1 - ab_prev)))
-    x = x_T
-    for t, t_prev in zip(ts, np.append(ts[1:], 0), strict=True):
-        x = diffuser.denoise_ddim(exact_eps, x, t, t_prev)
+    *_, (_, x) = samplers.ddim(exact_eps, x_T, ts, ab_all)
     np.testing.assert_allclose(x, scale * x_T, rtol=1e-9)
 
 
@@ -217,13 +221,13 @@ def test_clip_noise_aims_at_x0_in_range(data_range):
     assert np.all(got[~inside] != eps[~inside])
 
 
-@pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim", "dpm++2m", "heun"])
 def test_clip_x0_keeps_samples_in_range_and_changes_nothing_inside_it(sampler):
     """A model whose x0_hat leaves the range ends in the range with clip_x0 (the last step returns
     x0_hat itself); a model whose x0_hat stays inside gives the same samples either way."""
     d = Diffuser(num_timesteps=50)
     wild = lambda x, t: -3.0 * x  # noqa: E731  x0_hat = 4 x / sqrt(ab) at t = 1: far outside
-    kw = dict(sampler=sampler, steps=10 if sampler == "ddim" else None, rng=3, progress=False)
+    kw = dict(sampler=sampler, steps=None if sampler == "ddpm" else 10, rng=3, progress=False)
     plain = d.sample(wild, (64, 2), **kw)
     clipped = d.sample(wild, (64, 2), clip_x0=True, **kw)
     assert plain.min() < -0.5 and plain.max() > 1.5
@@ -292,9 +296,12 @@ def pushed_forward(d, model, steps, spacing, eta):
     for t, t_prev in zip(ts, np.append(ts[1:], 0), strict=True):
         e = model(np.zeros((1, dim)), np.array([t]))[0]  # eps = E x + e
         E = (model(np.eye(dim), np.full(dim, t)) - e).T
-        c_x, c_eps, sigma = d.ddim_coefficients(t, t_prev, eta)
-        A = c_x * np.eye(dim) + c_eps * E
-        m, S = A @ m + c_eps * e, A @ S @ A.T + sigma**2 * np.eye(dim)
+        ab, ab_prev = d.alpha_bar(t), d.alpha_bar(t_prev)
+        sigma = samplers.ddim_sigma(ab, ab_prev, eta)
+        # the step without z is linear in (x, eps): x_prev = A x + c e
+        A = samplers.ddim_step(np.eye(dim), E, ab, ab_prev, sigma).T
+        c = samplers.ddim_step(0.0, 1.0, ab, ab_prev, sigma)
+        m, S = A @ m + c * e, A @ S @ A.T + sigma**2 * np.eye(dim)
     return m, S
 
 
@@ -472,8 +479,17 @@ def test_ema_of_constant_weights_is_those_weights():
             lambda d: d.sample(_fake_eps, (2, 3), sampler="ddim", steps=0, progress=False),
             "steps must",
         ),
-        (lambda d: d.ddim_coefficients(5, 2, eta=1.5), "eta must"),
-        (lambda d: d.ddim_coefficients(5, 5), "t_prev must be smaller"),
+        (
+            lambda d: d.sample(_fake_eps, (2, 3), sampler="ddim", eta=1.5, progress=False),
+            "eta must",
+        ),
+        (lambda d: d.sample(_fake_eps, (2, 3), sampler="heun", progress=False), "needs steps"),
+        (lambda d: d.sample(_fake_eps, (2, 3), eta=0.5, progress=False), "eta is DDIM's"),
+        (lambda d: d.sample(_fake_eps, (2, 3), x_T=np.zeros((2, 4)), progress=False), "x_T has"),
+        (
+            lambda d: d.sample(_fake_eps, sampler="dpm++2m", steps=11, progress=False),
+            "steps must be an integer in 1..10",
+        ),
         (lambda d: d.sample(_fake_eps, (2, 3), rng="seed", progress=False), "rng must"),
         (lambda d: Diffuser(0), "num_timesteps"),
         (lambda d: Diffuser(10, beta_start=0.1, beta_end=0.01), "beta_start <= beta_end"),

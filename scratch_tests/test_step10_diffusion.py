@@ -85,6 +85,10 @@ def test_conditional_training_then_a_labelled_ddim_grid_with_ema_weights(stand_i
     assert (tmp_path / "samples_ddim3_eta0.5_clip.png").is_file()
     raw = step10_diffusion.main([*args, "--no-ema"])
     assert raw["ema"] is False and (tmp_path / "samples_ddim3_raw.png").is_file()
+    for sampler in ("dpm++2m", "heun"):  # the few-step solvers, guided, from the command line
+        flags = ["--sampler", sampler, "--steps", "3", "--n", "10", "--labels", "0..9"]
+        result = step10_diffusion.main(["sample", *out, *flags])
+        assert result["sampler"] == sampler and (tmp_path / f"samples_{sampler}3.png").is_file()
     model, *_ = step10_diffusion.load(tmp_path / "checkpoint.npz", seed=0, ema=False)
     np.testing.assert_array_equal(model.label_emb.weight.data, state["model.label_emb.weight"])
 

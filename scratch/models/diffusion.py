@@ -1,5 +1,5 @@
-"""Diffusion (steps 9-10): the noise schedule, q(x_t | x_0), the reverse step, the DDPM and DDIM
-samplers, classifier-free guidance, label dropping for its training, and a weight EMA.
+"""Diffusion (steps 9-10): the noise schedule, q(x_t | x_0), the book's reverse step and DDPM
+sampler (the few-step samplers are in :mod:`scratch.models.samplers`), classifier-free guidance, label dropping for its training, and a weight EMA.
 
 ``t`` is 1-based as in the book: t = 1..T, and t = 0 is the clean data (alpha_bar_0 = 1).
 
@@ -21,11 +21,11 @@ import numpy as np
 from tqdm import tqdm
 
 from scratch.autograd import no_grad
-from scratch.kernels.sampler import reverse_step
+from scratch.models import samplers
 
 NULL_LABEL = -1
 SCHEDULES = ("linear", "cosine")
-SAMPLERS = ("ddpm", "ddim")
+SAMPLERS = ("ddpm", "ddim", "dpm++2m", "heun")
 SPACINGS = ("linear", "quadratic")
 
 
@@ -185,42 +185,6 @@ class Diffuser:
 
     # -- the reverse process ----------------------------------------------------------------------
 
-    def ddpm_coefficients(self, t) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The book's reverse step written as x_{t-1} = c_x x_t + c_eps eps + sigma z:
-
-        mu = (x_t - (1 - alpha_t) / sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_t),
-        sigma^2 = (1 - alpha_t) (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t),  0 at t = 1.
-        """
-        t = self.check_t(t)
-        alpha = self.alphas[t - 1]
-        alpha_bar, alpha_bar_prev = self.alpha_bar(t), self.alpha_bar(t - 1)
-        c_x = 1.0 / np.sqrt(alpha)
-        c_eps = -(1.0 - alpha) / (np.sqrt(1.0 - alpha_bar) * np.sqrt(alpha))
-        sigma = np.sqrt((1.0 - alpha) * (1.0 - alpha_bar_prev) / (1.0 - alpha_bar))
-        return c_x, c_eps, sigma
-
-    def ddim_coefficients(self, t, t_prev, eta: float = 0.0):
-        """DDIM (Song et al. 2021, eq. 12) from t to t_prev < t as c_x x_t + c_eps eps + sigma z:
-
-        x_prev = sqrt(alpha_bar_prev) x0_hat + sqrt(1 - alpha_bar_prev - sigma^2) eps + sigma z,
-        x0_hat = (x_t - sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_bar_t),
-        sigma = eta sqrt((1 - alpha_bar_prev) / (1 - alpha_bar_t)) sqrt(1 - alpha_bar_t / alpha_bar_prev).
-
-        eta = 0 is deterministic; eta = 1 with t_prev = t - 1 is DDPM's step.
-        """
-        if not 0.0 <= eta <= 1.0:
-            raise ValueError(f"eta must lie in [0, 1], got {eta}")
-        t, t_prev = self.check_t(t), self.check_t(t_prev, low=0)
-        if np.any(t_prev >= t):
-            raise ValueError(f"t_prev must be smaller than t, got t={t}, t_prev={t_prev}")
-        alpha_bar, alpha_bar_prev = self.alpha_bar(t), self.alpha_bar(t_prev)
-        sigma = eta * np.sqrt((1.0 - alpha_bar_prev) / (1.0 - alpha_bar))
-        sigma = sigma * np.sqrt(1.0 - alpha_bar / alpha_bar_prev)
-        c_x = np.sqrt(alpha_bar_prev / alpha_bar)
-        c_eps = np.sqrt(np.maximum(1.0 - alpha_bar_prev - sigma**2, 0.0))
-        c_eps = c_eps - np.sqrt(alpha_bar_prev * (1.0 - alpha_bar) / alpha_bar)
-        return c_x, c_eps, sigma
-
     def predict_noise(self, model, x, t, labels=None, gamma=None, clip_x0=False) -> np.ndarray:
         """eps from the model, with classifier-free guidance when ``gamma`` is a number.
 
@@ -258,41 +222,28 @@ class Diffuser:
         x0_hat = np.clip((x - noise * eps) / signal, *self.data_range)
         return ((x - signal * x0_hat) / noise).astype(eps.dtype)
 
-    def step(self, x, eps, coefficients, rng=None) -> np.ndarray:
-        """x_prev = c_x x + c_eps eps + sigma z for one batch (the fused kernel); z is drawn only
-        where some sigma > 0."""
-        x, eps = _float_array(x, "x"), np.asarray(eps)
-        if eps.shape != x.shape:
-            raise ValueError(f"eps must have x's shape {x.shape}, got {eps.shape}")
-        B = len(x)
-        c_x, c_eps, sigma = (np.broadcast_to(c, (B,)).astype(np.float64) for c in coefficients)
-        flat = x.reshape(B, -1)  # (B, D)
-        noise = None
-        if np.any(sigma > 0):
-            noise = as_rng(rng).standard_normal(flat.shape, dtype=x.dtype)  # (B, D)
-        eps = np.ascontiguousarray(eps, dtype=x.dtype).reshape(B, -1)
-        return reverse_step(np.ascontiguousarray(flat), eps, noise, c_x, c_eps, sigma).reshape(
-            x.shape
-        )
-
     def denoise(self, model, x, t, labels=None, gamma=3.0, rng=None, clip_x0=False):
-        """One DDPM reverse step x_t -> x_{t-1} with the book's mean and variance (no noise at
-        t = 1). Guidance and ``clip_x0`` as in :meth:`predict_noise` (gamma=None: plain
+        """One DDPM reverse step x_t -> x_{t-1}, the book's mean and standard deviation (no noise
+        at t = 1). Guidance and ``clip_x0`` as in :meth:`predict_noise` (gamma=None: plain
         conditional)."""
+        x = _float_array(x, "x")
+        t = self._batch_t(t, len(x))  # (B,)
+        alpha = _per_row(self.alphas[t - 1], x)  # (B, 1, ..., 1)
+        alpha_bar = _per_row(self.alpha_bar(t), x)
+        alpha_bar_prev = _per_row(self.alpha_bar(t - 1), x)
+        # eps_uncond + gamma (eps_cond - eps_uncond), from one model call on 2B rows
         eps = self.predict_noise(model, x, t, labels, gamma, clip_x0)
-        return self.step(x, eps, self.ddpm_coefficients(t), rng)
-
-    def denoise_ddim(
-        self, model, x, t, t_prev, labels=None, gamma=3.0, eta=0.0, rng=None, clip_x0=False
-    ):
-        """One DDIM step x_t -> x_{t_prev} (Song et al. 2021, eq. 12)."""
-        eps = self.predict_noise(model, x, t, labels, gamma, clip_x0)
-        return self.step(x, eps, self.ddim_coefficients(t, t_prev, eta), rng)
+        mu = (x - (1 - alpha) / np.sqrt(1 - alpha_bar) * eps) / np.sqrt(alpha)
+        std = np.sqrt((1 - alpha) * (1 - alpha_bar_prev) / (1 - alpha_bar))  # 0 at t = 1
+        noise = 0.0
+        if np.any(std > 0):
+            noise = as_rng(rng).standard_normal(x.shape, dtype=x.dtype)
+        return (mu + noise * std).astype(x.dtype)
 
     def sample(
         self,
         model,
-        x_shape=(20, 1, 28, 28),
+        x_shape=None,
         labels=None,
         gamma=3.0,
         sampler: str = "ddpm",
@@ -304,38 +255,71 @@ class Diffuser:
         callback=None,
         progress: bool = True,
         dtype=np.float32,
+        x_T=None,
     ) -> np.ndarray:
-        """Draw x_T ~ N(0, I) of ``x_shape`` and run the reverse process down to x_0.
+        """Run the reverse process from x_T down to x_0.
 
-        ``sampler``: 'ddpm' (all T steps, the book) or 'ddim' (``steps`` timesteps, default T,
-        ``eta``, and their ``spacing``, see :meth:`timesteps`). ``clip_x0``: every step aims at x0_hat clipped to data_range (:meth:`clip_noise`;
-        off in the book). ``labels`` (B,): conditional sampling, guided with ``gamma`` (None: no
-        guidance);
-        the book's random labels are ``labels=rng.integers(0, 10, B)``. ``rng``: a Generator or a
-        seed. ``callback(t, x)`` is called after every step with the x_t just reached (t = 0 last).
-        Returns x_0 in the model's data_range (see :meth:`to_images`).
+        ``x_T``: the starting noise (its shape is the samples'); without it x_T ~ N(0, I) of
+        ``x_shape`` (default (20, 1, 28, 28)) is drawn from ``rng``, so the same noise can be
+        given to several samplers. ``sampler`` (see :mod:`scratch.models.samplers`):
+
+        - 'ddpm': all T steps, the book's :meth:`denoise`;
+        - 'ddim': ``steps`` timesteps (default T) with their ``spacing`` (:meth:`timesteps`) and
+          ``eta``;
+        - 'dpm++2m': DPM-Solver++(2M), ``steps`` model calls, timesteps uniform in log-SNR;
+        - 'heun': EDM's Heun, ``steps`` Karras timesteps (rho = 7), 2 steps - 1 model calls.
+
+        ``clip_x0``: every step aims at x0_hat clipped to data_range (:meth:`clip_noise`; off in
+        the book). ``labels`` (B,): conditional sampling, guided with ``gamma`` (None: no
+        guidance); the book's random labels are ``labels=rng.integers(0, 10, B)``. ``rng``: a
+        Generator or a seed. ``callback(t, x)`` is called after every step with the x_t just
+        reached (t = 0 last). Returns x_0 in the model's data_range (see :meth:`to_images`).
         """
         if sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
-        if sampler == "ddpm" and steps not in (None, self.num_timesteps):
+        T = self.num_timesteps
+        if sampler == "ddpm" and steps not in (None, T):
             raise ValueError(
-                f"DDPM visits all {self.num_timesteps} steps, got steps={steps}; "
+                f"DDPM visits all {T} steps, got steps={steps}; "
                 "use sampler='ddim' (eta=1 is DDPM-like) for fewer"
             )
-        if sampler == "ddpm" and spacing != "linear":
-            raise ValueError(f"DDPM visits every step: spacing {spacing!r} is DDIM's option")
+        if sampler in ("dpm++2m", "heun") and steps is None:
+            raise ValueError(f"sampler {sampler!r} needs steps (e.g. 10 or 20)")
+        if sampler != "ddim" and spacing != "linear":
+            raise ValueError(f"spacing {spacing!r} is DDIM's option; {sampler} has its own")
+        if sampler != "ddim" and eta != 0.0:
+            raise ValueError(f"eta is DDIM's option, got eta={eta} with sampler {sampler!r}")
         rng = as_rng(rng)
-        ts = self.timesteps(steps, spacing)  # (S,) decreasing
-        ts_prev = np.append(ts[1:], 0)  # (S,)
-        x = rng.standard_normal(tuple(x_shape), dtype=dtype)  # x_T
-        bar = tqdm(zip(ts, ts_prev, strict=True), total=len(ts), desc=sampler, disable=not progress)
-        for t, t_prev in bar:
-            if sampler == "ddpm":
+        if x_T is None:
+            x = rng.standard_normal(tuple(x_shape or (20, 1, 28, 28)), dtype=dtype)
+        else:
+            x = np.array(_float_array(x_T, "x_T"), dtype=dtype)  # a copy: x_T stays as given
+            if x_shape is not None and tuple(x_shape) != x.shape:
+                raise ValueError(f"x_T has shape {x.shape}, but x_shape is {tuple(x_shape)}")
+
+        def eps(x, t):
+            return self.predict_noise(model, x, t, labels, gamma, clip_x0)
+
+        def ddpm(x):
+            for t in range(T, 0, -1):
                 x = self.denoise(model, x, t, labels, gamma, rng, clip_x0)
-            else:
-                x = self.denoise_ddim(model, x, t, t_prev, labels, gamma, eta, rng, clip_x0)
+                yield t - 1, x
+
+        alpha_bar = self._alpha_bars_from_0  # (T + 1,)
+        if sampler == "ddpm":
+            ts, run = np.arange(T, 0, -1), ddpm(x)
+        elif sampler == "ddim":
+            ts = self.timesteps(steps, spacing)
+            run = samplers.ddim(eps, x, ts, alpha_bar, eta, rng)
+        elif sampler == "dpm++2m":
+            ts = samplers.logsnr_timesteps(alpha_bar, steps)
+            run = samplers.dpm_solver_pp_2m(eps, x, ts, alpha_bar)
+        else:
+            ts = samplers.karras_timesteps(alpha_bar, steps)
+            run = samplers.heun(eps, x, ts, alpha_bar)
+        for t, x in tqdm(run, total=len(ts), desc=sampler, disable=not progress):
             if callback is not None:
-                callback(int(t_prev), x)
+                callback(int(t), x)
         return x
 
 

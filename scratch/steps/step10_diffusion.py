@@ -171,8 +171,20 @@ def make_parser_for():
     )
     sample = parser.add_argument_group("sample")
     sample.add_argument("--checkpoint", default=None, help="default OUT/checkpoint.npz")
-    sample.add_argument("--sampler", choices=SAMPLERS, default="ddpm")
-    sample.add_argument("--steps", type=int, default=None, help="DDIM steps (default: all T)")
+    sample.add_argument(
+        "--sampler",
+        choices=SAMPLERS,
+        default="ddpm",
+        help="The reverse process: the book's ddpm (all T steps), ddim, DPM-Solver++(2M) or "
+        "EDM's Heun. Default: ddpm.",
+    )
+    sample.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="Steps of ddim, dpm++2m (one model call each) or heun (2 steps - 1 calls). "
+        "Needed for dpm++2m and heun; default for ddim: all T.",
+    )
     sample.add_argument("--n", type=int, default=None, help="images (sample 20, eval 10000)")
     sample.add_argument("--chunk", type=int, default=500, help="images per sampling batch")
     sample.add_argument("--labels", default=None, help="conditional: 0..9 or 3,1,4 (cycled)")
