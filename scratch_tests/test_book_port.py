@@ -9,6 +9,7 @@ were made.
 """
 
 import contextlib
+import importlib.util
 import io
 import math
 import re
@@ -31,23 +32,18 @@ BOOK = Path(__file__).resolve().parents[1].parent / "shared" / "book-code"
 if not BOOK.is_dir():
     pytest.skip(f"the book's code is not at {BOOK}", allow_module_level=True)
 
-_PLAIN = {"torch": "import scratch as torch", "torchvision": "import scratch.vision as torchvision"}
+
+def _benchmark_module(name):
+    """A module of benchmarks/ (not a package): here the import rule."""
+    path = Path(__file__).parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def port_line(line: str) -> str:
-    """The import rule: in an import line, module ``torchvision`` -> ``scratch.vision`` and
-    ``torch`` -> ``scratch``; a plain ``import torch`` keeps its name with ``as torch``."""
-    if not line.startswith(("import ", "from ")):
-        return line
-    plain = re.fullmatch(r"import (torch|torchvision)\s*", line)
-    if plain:
-        return _PLAIN[plain.group(1)]
-    line = re.sub(r"\btorchvision\b(?=[.\s]|$)", "scratch.vision", line)
-    return re.sub(r"(?<![.\w])torch\b(?=[.\s]|$)", "scratch", line)
-
-
-def port(source: str) -> str:
-    return "\n".join(port_line(line) for line in source.split("\n"))
+port_line = _benchmark_module("book_port").port_line
+port = _benchmark_module("book_port").port
 
 
 class _FirstAssignment(dict):
