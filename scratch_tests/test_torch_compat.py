@@ -139,8 +139,17 @@ def test_creation_values_match_torch():
         np.testing.assert_array_equal(ours.data, theirs.numpy())
     t = torch.arange(0, 10)
     assert (scratch.arange(0, 10) / 10).dtype == (t / 10).numpy().dtype  # int / int: float32
-    # int tensor * python float: torch's values (not 0s); NumPy promotes it to float64, not float32
-    np.testing.assert_array_equal((scratch.arange(0, 10) * 0.5).data, (t * 0.5).numpy())
+    for ours, theirs in [  # integers meeting floats take the float's dtype, as in torch
+        (scratch.arange(0, 10) * 0.5, t * 0.5),
+        (scratch.arange(0, 10) + scratch.ones(10), t + torch.ones(10)),
+        (
+            scratch.arange(0, 10) - scratch.ones(10, dtype=scratch.float64),
+            t - torch.ones(10).double(),
+        ),
+        (scratch.arange(1, 11) / scratch.ones(10), t.add(1) / torch.ones(10)),
+    ]:
+        assert ours.dtype == theirs.numpy().dtype
+        np.testing.assert_allclose(ours.data, theirs.numpy())
 
 
 def test_manual_seed_drives_tensors_and_layers():

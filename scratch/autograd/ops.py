@@ -12,8 +12,21 @@ from .tensor import Tensor
 # ---- arithmetic: y = x0 (op) x1, broadcasting like NumPy -----------------------------------------
 
 
+def _promote(x0, x1):
+    """PyTorch's promotion of integers meeting floats: the integer operand takes the float's dtype
+    (NumPy would make int64 (op) float32 float64)."""
+    k0, k1 = x0.dtype.kind, x1.dtype.kind
+    if k0 != k1:
+        if k0 == "f" and k1 in "biu":
+            return x0, x1.astype(x0.dtype)
+        if k1 == "f" and k0 in "biu":
+            return x0.astype(x1.dtype), x1
+    return x0, x1
+
+
 class Add(Function):
     def forward(self, x0, x1):
+        x0, x1 = _promote(x0, x1)
         return x0 + x1
 
     def backward(self, gy):
@@ -22,6 +35,7 @@ class Add(Function):
 
 class Sub(Function):
     def forward(self, x0, x1):
+        x0, x1 = _promote(x0, x1)
         return x0 - x1
 
     def backward(self, gy):
@@ -30,6 +44,7 @@ class Sub(Function):
 
 class Mul(Function):
     def forward(self, x0, x1):
+        x0, x1 = _promote(x0, x1)
         self.x0, self.x1 = x0, x1
         return x0 * x1
 
@@ -41,6 +56,7 @@ class Div(Function):
     """y = x0 / x1;  dy/dx0 = 1 / x1,  dy/dx1 = -y / x1."""
 
     def forward(self, x0, x1):
+        x0, x1 = _promote(x0, x1)
         self.x1 = x1
         self.y = x0 / x1
         if x0.dtype.kind in "biu" and x1.dtype.kind in "biu":  # int / int is float32, as PyTorch
