@@ -24,10 +24,10 @@ class ConvBlock(nn.Module):
             nn.Conv2d(in_ch, out_ch, 3, padding=1), nn.BatchNorm2d(out_ch), nn.ReLU(),
             nn.Conv2d(out_ch, out_ch, 3, padding=1), nn.BatchNorm2d(out_ch), nn.ReLU(),
         )  # fmt: skip
-        self.linears = nn.Sequential(nn.Linear(time_dim, in_ch), nn.ReLU(), nn.Linear(in_ch, in_ch))
+        self.mlp = nn.Sequential(nn.Linear(time_dim, in_ch), nn.ReLU(), nn.Linear(in_ch, in_ch))
 
     def forward(self, x, t):
-        return self.convs(x + self.linears(t).view(len(x), -1, 1, 1))
+        return self.convs(x + self.mlp(t).view(len(x), -1, 1, 1))
 
 
 class UNetCond(nn.Module):

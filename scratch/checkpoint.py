@@ -57,7 +57,8 @@ def load_checkpoint(path) -> tuple[dict[str, np.ndarray], dict]:
             if _KEY not in npz.files:
                 raise ValueError(f"{path}: not a scratch checkpoint (no {_KEY} entry)")
             header = json.loads(str(npz[_KEY]))
-            state = {name: npz[name] for name in npz.files if name != _KEY}
+            # the U-Net's time MLP was ``linears`` before it took the released book's ``mlp``
+            state = {n.replace(".linears.", ".mlp."): npz[n] for n in npz.files if n != _KEY}
     except (zipfile.BadZipFile, EOFError, OSError, json.JSONDecodeError) as error:
         raise ValueError(f"{path}: damaged checkpoint ({type(error).__name__}: {error})") from error
     if header.get("format") != FORMAT or header.get("version") != VERSION:

@@ -82,9 +82,9 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         for i, p in enumerate(self.params):
-            g = p.grad
-            if g is None:
+            if p.grad is None:
                 continue
+            g = p.grad.data
             if self.weight_decay:
                 g = g + self.weight_decay * p.data
             if self.momentum:
@@ -172,7 +172,7 @@ class Adam(Optimizer):
                 if p.data is not flat.views[i]:  # someone replaced p.data: take the new values
                     flat.attach(i)
                 if p.grad is not None:
-                    flat.g[flat.slot(i)] = p.grad.ravel()
+                    flat.g[flat.slot(i)] = p.grad.data.ravel()
                     flat.steps[i] += 1
                     todo.append(i)
             if len(todo) == len(flat.params) and len(set(flat.steps)) == 1:

@@ -26,12 +26,12 @@ def test_names_and_shapes_are_the_books():
     assert state["down1.convs.0.weight"].shape == (8, 1, 3, 3)
     assert state["down1.convs.1.running_mean"].shape == (8,)
     assert state["down1.convs.4.num_batches_tracked"].shape == ()
-    assert state["down1.linears.0.weight"].shape == (1, 100)
+    assert state["down1.mlp.0.weight"].shape == (1, 100)
     assert state["up2.convs.0.weight"].shape == (16, 48, 3, 3)
     assert state["out.weight"].shape == (1, 8, 1, 1)
     assert state["label_emb.weight"].shape == (10, 100)
     assert "label_emb.weight" not in UNet(channels=SMALL).state_dict()
-    # 5 blocks x (2 convs + 2 BN + 2 linears) x 2 tensors + out (2) + label_emb (1)
+    # 5 blocks x (2 convs + 2 BN + 2 mlp linears) x 2 tensors + out (2) + label_emb (1)
     assert len(list(m.parameters())) == 5 * 12 + 3
 
 

@@ -35,7 +35,7 @@ def _output(y: np.ndarray, creator, index: int) -> Tensor:
     if type(y) is not np.ndarray:  # NumPy gives scalars for 0-d results: keep ndarrays
         y = np.asarray(y)
     t = Tensor.__new__(Tensor)  # skips the input checks of Tensor(...): y came from NumPy
-    t.data, t.grad, t.requires_grad, t.creator, t.index = y, None, True, creator, index
+    t.data, t._grad, t.requires_grad, t.creator, t.index = y, None, True, creator, index
     return t
 
 
@@ -43,7 +43,7 @@ def _constant(y: np.ndarray) -> Tensor:
     if type(y) is not np.ndarray:
         y = np.asarray(y)
     t = Tensor.__new__(Tensor)
-    t.data, t.grad, t.requires_grad, t.creator, t.index = y, None, False, None, 0
+    t.data, t._grad, t.requires_grad, t.creator, t.index = y, None, False, None, 0
     return t
 
 
@@ -56,7 +56,10 @@ def _lift(value, inputs) -> Tensor:
     if type(value) in _NUMBERS:  # exactly python's: a NumPy scalar keeps its own dtype
         for x in inputs:
             if isinstance(x, Tensor):
-                return _constant(np.asarray(value, x.data.dtype))
+                dtype = x.data.dtype
+                if type(value) is float and dtype.kind != "f":  # int tensor * 0.5: float32
+                    dtype = np.float32
+                return _constant(np.asarray(value, dtype))
     return Tensor(value)
 
 

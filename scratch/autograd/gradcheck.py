@@ -28,7 +28,7 @@ def gradcheck(f, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     worst = None  # (excess, input k, index, analytic, numeric)
     with no_grad():
         for k, x in enumerate(xs):
-            analytic = np.zeros_like(x.data) if x.grad is None else x.grad
+            analytic = np.zeros_like(x.data) if x.grad is None else x.grad.data
             for idx in np.ndindex(x.shape):
                 old = x.data[idx]
                 x.data[idx] = old + eps

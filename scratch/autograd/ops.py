@@ -12,8 +12,21 @@ from .tensor import Tensor
 # ---- arithmetic: y = x0 (op) x1, broadcasting like NumPy -----------------------------------------
 
 
+def _promote(x0, x1):
+    """PyTorch's promotion of integers meeting floats: the integer operand takes the float's dtype
+    (NumPy would make int64 (op) float32 float64)."""
+    k0, k1 = x0.dtype.kind, x1.dtype.kind
+    if k0 != k1:
+        if k0 == "f" and k1 in "biu":
+            return x0, x1.astype(x0.dtype)
+        if k1 == "f" and k0 in "biu":
+            return x0.astype(x1.dtype), x1
+    return x0, x1
+
+
 class Add(Function):
     def forward(self, x0, x1):
+        x0, x1 = _promote(x0, x1)
         return x0 + x1
 
     def backward(self, gy):
@@ -22,6 +35,7 @@ class Add(Function):
 
 class Sub(Function):
     def forward(self, x0, x1):
+        x0, x1 = _promote(x0, x1)
         return x0 - x1
 
     def backward(self, gy):
@@ -30,6 +44,7 @@ class Sub(Function):
 
 class Mul(Function):
     def forward(self, x0, x1):
+        x0, x1 = _promote(x0, x1)
         self.x0, self.x1 = x0, x1
         return x0 * x1
 
@@ -41,8 +56,11 @@ class Div(Function):
     """y = x0 / x1;  dy/dx0 = 1 / x1,  dy/dx1 = -y / x1."""
 
     def forward(self, x0, x1):
+        x0, x1 = _promote(x0, x1)
         self.x1 = x1
         self.y = x0 / x1
+        if x0.dtype.kind in "biu" and x1.dtype.kind in "biu":  # int / int is float32, as PyTorch
+            self.y = self.y.astype(np.float32)
         return self.y
 
     def backward(self, gy):
@@ -104,6 +122,87 @@ class Log(Function):
 
     def backward(self, gy):
         return (gy / self.x,)
+
+
+class Sqrt(Function):
+    """y = sqrt(x);  dy/dx = 1 / (2 y)."""
+
+    def forward(self, x):
+        self.y = np.sqrt(x)
+        return self.y
+
+    def backward(self, gy):
+        return (gy / (2 * self.y),)
+
+
+class Sin(Function):
+    def forward(self, x):
+        self.x = x
+        return np.sin(x)
+
+    def backward(self, gy):
+        return (gy * np.cos(self.x),)
+
+
+class Cos(Function):
+    def forward(self, x):
+        self.x = x
+        return np.cos(x)
+
+    def backward(self, gy):
+        return (-gy * np.sin(self.x),)
+
+
+class Clamp(Function):
+    """y = min(max(x, low), high); the gradient passes where low <= x <= high (PyTorch's rule)."""
+
+    def __init__(self, low=None, high=None):
+        self.low, self.high = low, high
+
+    def forward(self, x):
+        self.x = x
+        return np.clip(x, self.low, self.high)
+
+    def backward(self, gy):
+        inside = np.ones(self.x.shape, bool)
+        if self.low is not None:
+            inside &= self.x >= self.low
+        if self.high is not None:
+            inside &= self.x <= self.high
+        return (gy * inside,)
+
+
+class Cast(Function):
+    """y = x as another floating dtype; the gradient is cast back by the base class."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, x):
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        return (gy,)
+
+
+class Cumprod(Function):
+    """y_i = prod_{j<=i} x_j along ``axis``;  dL/dx_j = sum_{i>=j} gy_i y_i / x_j, computed as
+    a reversed cumulative sum (x has no zeros here; a zero would need the division-free form)."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        self.x = x
+        self.y = np.cumprod(x, axis=self.axis)
+        return self.y
+
+    def backward(self, gy):
+        if not self.x.all():
+            raise ValueError("the gradient of cumprod at a zero element is not implemented")
+        a = self.axis
+        tail = np.flip(np.cumsum(np.flip(gy * self.y, a), axis=a), a)  # sum over i >= j
+        return (tail / self.x,)
 
 
 # ---- reductions ----------------------------------------------------------------------------------
@@ -302,6 +401,30 @@ def log(x):
     return Log()(x)
 
 
+def sqrt(x):
+    return Sqrt()(x)
+
+
+def sin(x):
+    return Sin()(x)
+
+
+def cos(x):
+    return Cos()(x)
+
+
+def clamp(x, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+    return Clamp(min, max)(x)
+
+
+def cast(x, dtype):
+    return Cast(np.dtype(dtype))(x)
+
+
+def cumprod(x, axis):
+    return Cumprod(axis)(x)
+
+
 def sum(x, axis=None, keepdims=False):  # noqa: A001
     return Sum(axis, keepdims)(x)
 
@@ -329,8 +452,10 @@ def broadcast_to(x, shape):
 
 
 def getitem(x, index):
-    if isinstance(index, Tensor):
-        raise ValueError("index a Tensor with integers, slices or an integer ndarray, not a Tensor")
+    if isinstance(index, Tensor):  # an integer or boolean Tensor indexes like its ndarray
+        if index.data.dtype.kind not in "biu":
+            raise ValueError(f"index with an integer or bool Tensor, got dtype {index.data.dtype}")
+        index = index.data
     return GetItem(index)(x)
 
 

@@ -2,11 +2,15 @@
 
 ``Tensor.backward`` walks the graph in an iterative topological order (no recursion, so a
 100,000-op chain works), hands each Function the gradients of its outputs, and accumulates the
-gradients of the leaves into ``.grad`` (plain ndarrays) until ``zero_grad()``, as PyTorch does.
-The arithmetic operators (``+ - * / ** @``, unary minus, indexing) are installed by ``ops``.
+gradients of the leaves into ``.grad`` (a Tensor, so ``x.grad.data`` and ``x.grad.zero_()`` work)
+until ``zero_grad()``, as PyTorch does. The arithmetic operators (``+ - * / ** @``, unary minus,
+indexing) are installed by ``ops``; the PyTorch-named methods (``view``, ``size``, ``to`` ...) are
+defined in the class and call the ops lazily.
 """
 
 import numpy as np
+
+from .dtypes import check_device, is_dtype, to_numpy
 
 
 class Config:
@@ -42,15 +46,43 @@ class Tensor:
     ``index`` is the position of this tensor among its creator's outputs.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "creator", "index", "__weakref__")
-    __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operator
+    __slots__ = ("data", "_grad", "requires_grad", "creator", "index", "__weakref__")
+
+    def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+        """NumPy meeting a Tensor: ``ndarray += tensor`` (an ``out=`` ndarray) updates the ndarray
+        in place from the tensor's data, as in PyTorch; ``ndarray + tensor`` is the Tensor op."""
+        if method != "__call__" or kwargs:
+            return NotImplemented
+        if out is not None:
+            if not all(isinstance(o, np.ndarray) for o in out):
+                return NotImplemented
+            data = [x.data if isinstance(x, Tensor) else x for x in inputs]
+            return ufunc(*data, out=out)
+        op = _UFUNC_OPS.get(ufunc)
+        if op is not None and len(inputs) == 2 and inputs[1] is self:
+            return getattr(self, op)(inputs[0])
+        if any(getattr(x, "requires_grad", False) for x in inputs):
+            raise TypeError(
+                f"np.{ufunc.__name__} would drop the graph of a tensor that requires grad; "
+                "use scratch's function of that name (scratch.exp, ...) or .detach() first"
+            )
+        return ufunc(*[x.data if isinstance(x, Tensor) else x for x in inputs])
 
     def __init__(self, data, requires_grad: bool = False):
         self.data = as_array(data)
-        self.grad = None
+        self._grad = None
         self.requires_grad = requires_grad
         self.creator = None
         self.index = 0
+
+    @property
+    def grad(self) -> "Tensor | None":
+        """The accumulated gradient, a Tensor (``.grad.data`` is its ndarray), or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        self._grad = value if value is None or isinstance(value, Tensor) else Tensor(value)
 
     # ---- ndarray-like attributes -------------------------------------------------------------
     @property
@@ -62,12 +94,24 @@ class Tensor:
         return self.data.ndim
 
     @property
-    def size(self) -> int:
-        return self.data.size
-
-    @property
     def dtype(self) -> np.dtype:
         return self.data.dtype
+
+    def size(self, dim: int | None = None):
+        """torch.Tensor.size: the shape, or its length along ``dim``."""
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self) -> int:
+        """torch.Tensor.numel: the number of elements."""
+        return self.data.size
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def device(self) -> str:
+        """Always ``"cpu"``: scratch computes on the CPU (NumPy)."""
+        return "cpu"
 
     def __len__(self) -> int:
         return len(self.data)
@@ -97,6 +141,124 @@ class Tensor:
 
     def zero_grad(self) -> None:
         self.grad = None
+
+    def zero_(self) -> "Tensor":
+        """torch.Tensor.zero_: set every element to 0, in place."""
+        self.data[...] = 0
+        return self
+
+    def clone(self) -> "Tensor":
+        """torch.Tensor.clone: a copy of the data that stays in the graph."""
+        return self * 1 if self.requires_grad else Tensor._of(self.data.copy())
+
+    # ---- PyTorch's shape and value methods (the ops are in ops.py) ------------------------------
+    def view(self, *shape) -> "Tensor":
+        """torch.Tensor.view: the same elements in ``shape`` (one entry may be -1)."""
+        return ops.reshape(self, ops._shape_args(shape))
+
+    def permute(self, *dims) -> "Tensor":
+        """torch.Tensor.permute: the axes reordered."""
+        return ops.transpose(self, ops._shape_args(dims))
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
+        """torch.Tensor.flatten: dims start_dim..end_dim merged into one."""
+        shape = self.data.shape
+        if not shape:
+            return ops.reshape(self, (1,))
+        s, e = start_dim % len(shape), end_dim % len(shape)
+        return ops.reshape(self, shape[:s] + (-1,) + shape[e + 1 :])
+
+    def clamp(self, min=None, max=None) -> "Tensor":  # noqa: A002 - PyTorch's names
+        """torch.Tensor.clamp: values limited to [min, max]."""
+        return ops.clamp(self, min, max)
+
+    def sqrt(self) -> "Tensor":
+        return ops.sqrt(self)
+
+    def sin(self) -> "Tensor":
+        return ops.sin(self)
+
+    def cos(self) -> "Tensor":
+        return ops.cos(self)
+
+    def cpu(self) -> "Tensor":
+        return self
+
+    def to(self, target, dtype=None) -> "Tensor":
+        """torch.Tensor.to(device) (the CPU: unchanged) or .to(dtype) (a cast, differentiable
+        between floating dtypes)."""
+        if not is_dtype(target):
+            check_device(target)
+            return self if dtype is None else self.to(dtype)
+        dtype = to_numpy(target)
+        if dtype == self.data.dtype:
+            return self
+        if self.requires_grad and dtype.kind == "f":
+            return ops.cast(self, dtype)
+        return Tensor._of(self.data.astype(dtype))
+
+    def float(self) -> "Tensor":
+        return self.to(np.float32)
+
+    def double(self) -> "Tensor":
+        return self.to(np.float64)
+
+    def long(self) -> "Tensor":
+        return self.to(np.int64)
+
+    def all(self) -> "Tensor":
+        return Tensor._of(np.asarray(self.data.all()))
+
+    def any(self) -> "Tensor":
+        return Tensor._of(np.asarray(self.data.any()))
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.data.shape} is ambiguous")
+        return bool(self.data)
+
+    # element-wise comparisons give bool tensors (``t == 1``), as in PyTorch; no gradient flows
+    def _compare(self, other, op) -> "Tensor":
+        return Tensor._of(op(self.data, other.data if isinstance(other, Tensor) else other))
+
+    def __eq__(self, other):
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other):
+        return self._compare(other, np.not_equal)
+
+    def __lt__(self, other):
+        return self._compare(other, np.less)
+
+    def __le__(self, other):
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other):
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other):
+        return self._compare(other, np.greater_equal)
+
+    __hash__ = object.__hash__  # identity, as torch.Tensor (graphs key Tensors in dicts)
+
+    def __setitem__(self, index, value) -> None:
+        """x[index] = value on the data, as PyTorch's in-place assignment. Only outside a graph:
+        a tensor that requires grad, or a value that does, is refused (no in-place autograd)."""
+        if self.requires_grad or getattr(value, "requires_grad", False):
+            raise RuntimeError(
+                "in-place assignment into or from a tensor that requires grad is not supported; "
+                "build the result with cat/stack, or assign under no_grad() to .data"
+            )
+        if isinstance(index, Tensor):
+            index = index.data
+        self.data[index] = value.data if isinstance(value, Tensor) else value
+
+    @staticmethod
+    def _of(array: np.ndarray) -> "Tensor":
+        """A constant Tensor holding ``array`` as it is, of any dtype (ints, bools, uint8)."""
+        t = Tensor.__new__(Tensor)
+        t.data, t._grad, t.requires_grad, t.creator, t.index = array, None, False, None, 0
+        return t
 
     # ---- reverse mode ------------------------------------------------------------------------
     def backward(self, grad=None, retain_graph: bool = False) -> None:
@@ -128,12 +290,28 @@ def _accumulate(leaf: Tensor, g: np.ndarray, given: set) -> None:
     """leaf.grad += g. A leaf's grad never aliases another array: a view, a read-only broadcast
     or an array already handed to another leaf (``given``: their ids) is copied first."""
     if leaf.grad is not None:
-        leaf.grad = leaf.grad + g
+        leaf.grad.data = np.asarray(leaf.grad.data + g)  # (0-d stays an array)
         return
     if g.base is not None or not g.flags.writeable or id(g) in given:
         g = g.copy()
     given.add(id(g))
-    leaf.grad = g
+    leaf.grad = Tensor(g)
+
+
+_UFUNC_OPS = {  # ndarray (ufunc) Tensor -> the Tensor's reflected operator
+    np.add: "__radd__",
+    np.subtract: "__rsub__",
+    np.multiply: "__rmul__",
+    np.true_divide: "__rtruediv__",
+    np.power: "__rpow__",
+    np.matmul: "__rmatmul__",
+    np.equal: "__eq__",
+    np.not_equal: "__ne__",
+    np.less: "__gt__",
+    np.less_equal: "__ge__",
+    np.greater: "__lt__",
+    np.greater_equal: "__le__",
+}
 
 
 def topological_order(root) -> list:
@@ -182,3 +360,6 @@ def run_backward(root, index: int, grad: np.ndarray, retain_graph: bool) -> None
                 slot[i] = gx if slot[i] is None else slot[i] + gx
         if not retain_graph:
             f.release()
+
+
+from . import ops  # noqa: E402 - ops builds on Tensor; the methods above call it at run time

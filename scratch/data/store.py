@@ -158,22 +158,25 @@ def _download(entry: Entry, target: Path) -> Path:
     raise DataNotFoundError("; ".join(errors))
 
 
-def fetch(name: str, download: bool = True) -> Path:
+def fetch(name: str, download: bool = True, root=None) -> Path:
     """The path of the verified data file ``name`` (e.g. ``'book/height.txt'``).
 
-    Looks in ``$SCRATCH_DATA/name``, then ``~/.cache/scratch/name``, then downloads into the cache.
+    Looks in ``root/name`` (a data folder given by the caller, as torchvision's ``root``), then
+    ``$SCRATCH_DATA/name``, then ``~/.cache/scratch/name``; then downloads into ``root`` if given,
+    else into the cache.
     """
     if name not in REGISTRY:
         raise KeyError(f"unknown data file {name!r}; known: {', '.join(sorted(REGISTRY))}")
     entry = REGISTRY[name]
-    places = [d / name for d in (data_dir(), cache_dir()) if d is not None]
+    root = None if root is None else Path(root).expanduser()
+    places = [d / name for d in (root, data_dir(), cache_dir()) if d is not None]
     for path in places:
         if path.is_file():
             return verify(path, entry)
     problem = "downloads are disabled"
     if download:
         try:
-            return _download(entry, cache_dir() / name)
+            return _download(entry, (root or cache_dir()) / name)
         except DataNotFoundError as error:
             problem = f"the download failed ({error})"
     raise DataNotFoundError(

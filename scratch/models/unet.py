@@ -6,7 +6,7 @@
 
 Every ConvBlock adds an MLP of the time embedding v (B, D) to its input, channel by channel, then
 applies conv-BN-ReLU twice. Module and parameter names are the book's (``down1.convs.0.weight``,
-``down1.convs.1.running_mean``, ``down1.linears.0.weight``, ``out.weight``, ``label_emb.weight``), so
+``down1.convs.1.running_mean``, ``down1.mlp.0.weight``, ``out.weight``, ``label_emb.weight``), so
 a state_dict saved from the book's PyTorch model (as .npz, see benchmarks/torch2npz.py) loads as is.
 """
 
@@ -29,7 +29,7 @@ from .diffusion import NULL_LABEL, pos_encoding
 
 
 class ConvBlock(Module):
-    """y = convs(x + linears(v)), convs = (conv 3x3, BN, ReLU) x 2."""
+    """y = convs(x + mlp(v)), convs = (conv 3x3, BN, ReLU) x 2."""
 
     def __init__(self, in_ch: int, out_ch: int, time_embed_dim: int):
         super().__init__()
@@ -41,10 +41,10 @@ class ConvBlock(Module):
             BatchNorm2d(out_ch),
             ReLU(),
         )
-        self.linears = Sequential(Linear(time_embed_dim, in_ch), ReLU(), Linear(in_ch, in_ch))
+        self.mlp = Sequential(Linear(time_embed_dim, in_ch), ReLU(), Linear(in_ch, in_ch))
 
     def forward(self, x, v):
-        t = self.linears(v).reshape(len(v), -1, 1, 1)  # (B, in_ch, 1, 1)
+        t = self.mlp(v).reshape(len(v), -1, 1, 1)  # (B, in_ch, 1, 1)
         return self.convs(x + t)
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from scratch.autograd import Tensor
+from scratch.autograd.dtypes import check_device, is_dtype, to_numpy
 
 
 class Parameter(Tensor):
@@ -93,6 +94,23 @@ class Module:
     def zero_grad(self) -> None:
         for p in self.parameters():
             p.grad = None
+
+    def to(self, target) -> "Module":
+        """torch.nn.Module.to: a device (only the CPU: unchanged) or a floating dtype, to which
+        the parameters and floating buffers are cast in place."""
+        if not is_dtype(target):
+            check_device(target)
+            return self
+        dtype = to_numpy(target)
+        if dtype.kind != "f":
+            raise ValueError(f"Module.to() takes a floating dtype, got {dtype}")
+        for p in self.parameters():
+            p.data, p.grad = p.data.astype(dtype), None
+        for m in self.modules():
+            for name, b in list(m._buffers.items()):
+                if b.dtype.kind == "f":
+                    setattr(m, name, b.astype(dtype))
+        return self
 
     def train(self, mode: bool = True) -> "Module":
         for m in self.modules():

@@ -8,6 +8,8 @@ with m = 1 / num_batches_tracked when momentum is None: the plain mean over the 
 Evaluation uses the running statistics in place of mu and var.
 """
 
+import math
+
 import numpy as np
 
 from scratch.autograd import Function, no_grad
@@ -89,7 +91,7 @@ class BatchNorm2d(Module):
                 x, self.weight, self.bias, self.eps, self.running_mean, self.running_var
             )
             return y
-        n = x.size // x.shape[1] if x.ndim == 4 else 0
+        n = math.prod(x.shape) // x.shape[1] if x.ndim == 4 else 0
         if n == 1:
             raise ValueError(
                 f"BatchNorm2d in training needs more than one value per channel, got input {tuple(x.shape)}"
