@@ -100,6 +100,9 @@ def test_fused_fit_equals_the_books_e_step_m_step_loop(covariance_type, seed, D,
        offset=st.sampled_from([0.0, 100.0]))  # fmt: skip
 def test_agrees_with_sklearn_from_the_same_start(covariance_type, dtype, seed, D, K, offset):
     sk = pytest.importorskip("sklearn.mixture")
+    # float32 at an offset: scikit-learn's 'tied'/'diag'/'spherical' covariances, E[x^2] - mu^2 in
+    # float32, lose their digits (scratch shifts its sums), so the oracle is compared unshifted
+    assume(dtype == np.float64 or offset == 0.0)
     X = mixture_data(seed, 400, D, K, offset=offset).astype(dtype)
     kw = {"n_components": K, "covariance_type": covariance_type, "max_iter": 10, "tol": 0,
           "random_state": seed, "init_params": "random"}  # fmt: skip
@@ -118,8 +121,9 @@ def test_agrees_with_sklearn_from_the_same_start(covariance_type, dtype, seed, D
             got, want, rtol=rtol, atol=rtol * np.abs(want).max(), err_msg=name
         )
     np.testing.assert_allclose(ours.lower_bounds_, theirs.lower_bounds_, rtol=rtol)
-    if dtype == np.float64:  # in float32, scikit-learn's own log-densities cancel at an offset
-        np.testing.assert_allclose(ours.score_samples(X), theirs.score_samples(X), rtol=1e-9)
+    if dtype == np.float64:
+        want = theirs.score_samples(X)
+        np.testing.assert_allclose(ours.score_samples(X), want, rtol=1e-9, atol=1e-9)
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)
