@@ -104,7 +104,9 @@ def test_agrees_with_sklearn_from_the_same_start(covariance_type, dtype, seed, D
     # float32, lose their digits (scratch shifts its sums), so the oracle is compared unshifted
     assume(dtype == np.float64 or offset == 0.0)
     X = mixture_data(seed, 400, D, K, offset=offset).astype(dtype)
-    kw = {"n_components": K, "covariance_type": covariance_type, "max_iter": 10, "tol": 0,
+    # float32: scikit-learn's float32 rounding grows along the trajectory (1e-3 after 10 steps)
+    n = 10 if dtype == np.float64 else 3
+    kw = {"n_components": K, "covariance_type": covariance_type, "max_iter": n, "tol": 0,
           "random_state": seed, "init_params": "random"}  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -113,7 +115,7 @@ def test_agrees_with_sklearn_from_the_same_start(covariance_type, dtype, seed, D
     # float32: scikit-learn computes in float32, scratch in float64 and rounds its results
     rtol = 1e-9 if dtype == np.float64 else 1e-4
     assume(np.all(theirs.weights_ * len(X) > D + 1))  # no component collapsed (ill-conditioned)
-    assert theirs.n_iter_ == ours.n_iter_ == 10
+    assert theirs.n_iter_ == ours.n_iter_ == n
     for name in ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"):
         got, want = getattr(ours, name), getattr(theirs, name)
         assert got.dtype == want.dtype == dtype, name
