@@ -324,8 +324,10 @@ class GaussianMixture:
         """phis, mus, covs from responsibilities resp (N, K), overridden by the given inits."""
         if not hasattr(self, "_n_features"):  # called on its own, as scikit-learn's tests do
             X, self._dtype = self._validate_X(X, reset=True)
-            self._check_parameters(X)
-        K = self.n_components
+            for name in ("weights_init", "means_init", "precisions_init"):
+                if getattr(self, name) is not None:
+                    setattr(self, "_" + name, np.asarray(getattr(self, name), dtype=np.float64))
+        K = np.shape(resp)[1]
         weights, means, covs = m_step(X, np.asarray(resp, dtype=np.float64), self.covariance_type,
                                       self.reg_covar)  # fmt: skip
         if self.weights_init is not None:
