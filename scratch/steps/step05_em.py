@@ -1,12 +1,15 @@
 """``scratch em``: step 5, fit a Gaussian mixture to Old Faithful by EM from the book's start
 (phis [0.5, 0.5], mus [[0, 50], [0, 100]], covs two identity matrices); print the mean
-log-likelihood per iteration, draw the fitted density over the data, and generate new points."""
+log-likelihood per iteration, draw the fitted density over the data, and generate new points.
+
+The loop is the book's: E-step (qs), M-step (phis, mus, covs), until the mean log-likelihood
+changes by less than ``--tol``. ``GaussianMixture`` runs the same EM in one fused pass a step."""
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from scratch.data import load_old_faithful
-from scratch.probability import GaussianMixture
+from scratch.probability import GaussianMixture, e_step, m_step
 from scratch.viz import save
 
 from . import step04_gmm
@@ -14,10 +17,24 @@ from ._common import have, make_parser, parse, write_json
 from .step03_mvn import density_grid
 
 BOOK_START = {
-    "weights_init": [0.5, 0.5],
-    "means_init": [[0.0, 50.0], [0.0, 100.0]],
-    "covariances_init": [np.eye(2), np.eye(2)],
+    "phis": np.array([0.5, 0.5]),
+    "mus": np.array([[0.0, 50.0], [0.0, 100.0]]),
+    "covs": np.array([np.eye(2), np.eye(2)]),
 }
+
+
+def em(X, phis, mus, covs, max_iter=100, tol=1e-4):
+    """The book's EM loop: (phis, mus, covs, mean log-likelihoods, converged)."""
+    qs, current = e_step(X, phis, mus, covs)
+    log_likelihoods = [current]
+    for _ in range(max_iter):
+        phis, mus, covs = m_step(X, qs)  # M-step: 1. phis, 2. mus, 3. covs
+        qs, next_ = e_step(X, phis, mus, covs)  # E-step, and the likelihood it reaches
+        log_likelihoods.append(next_)
+        if abs(next_ - current) < tol:
+            return phis, mus, covs, log_likelihoods, True
+        current = next_
+    return phis, mus, covs, log_likelihoods, False
 
 
 def main(argv=None) -> dict:
@@ -31,19 +48,25 @@ def main(argv=None) -> dict:
     else:
         X, source = load_old_faithful(), "book/old_faithful.txt"
 
-    gmm = GaussianMixture(2, max_iter=args.max_iter, tol=args.tol, **BOOK_START).fit(X)
-    for i, ll in enumerate(gmm.log_likelihoods_):
+    phis, mus, covs, log_likelihoods, converged = em(
+        X, **BOOK_START, max_iter=args.max_iter, tol=args.tol
+    )
+    n_iter = len(log_likelihoods) - 1
+    for i, ll in enumerate(log_likelihoods):
         print(f"iteration {i:>3}: mean log-likelihood {ll:.6f}")
-    print(f"{source}: converged={gmm.converged_} after {gmm.n_iter_} iterations")
-    print(f"phis {gmm.weights_.round(4).tolist()}, mus {gmm.means_.round(4).tolist()}")
+    print(f"{source}: converged={converged} after {n_iter} iterations")
+    print(f"phis {phis.round(4).tolist()}, mus {mus.round(4).tolist()}")
+    # the fitted mixture as an estimator (max_iter=0 keeps the given parameters), to draw and sample
+    gmm = GaussianMixture(2, weights_init=phis, means_init=mus,
+                          precisions_init=np.linalg.inv(covs), max_iter=0).fit(X)  # fmt: skip
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(gmm.log_likelihoods_, "o-")
+    ax.plot(log_likelihoods, "o-")
     ax.set(xlabel="iteration", ylabel="mean log-likelihood", title=f"EM on {source}")
     curve_png = save(fig, args.out / "log_likelihood.png")
 
     xx, yy, zz = density_grid(gmm.score_samples, X)
-    new, _ = gmm.sample(500, rng)  # (500, 2) generated points
+    new, _ = gmm.sample(500, rng=np.random.RandomState(args.seed))  # (500, 2) generated points
     fig, axes = plt.subplots(1, 2, figsize=(12, 5), sharex=True, sharey=True)
     axes[0].scatter(X[:, 0], X[:, 1], s=6, color="gray", label="data")
     axes[0].contour(xx, yy, zz, levels=10)
@@ -58,11 +81,11 @@ def main(argv=None) -> dict:
 
     result = {
         "data": source,
-        "n_iter": gmm.n_iter_,
-        "converged": bool(gmm.converged_),
-        "mean_log_likelihood": round(float(gmm.log_likelihoods_[-1]), 6),
-        "weights": gmm.weights_.round(6).tolist(),
-        "means": gmm.means_.round(6).tolist(),
+        "n_iter": n_iter,
+        "converged": converged,
+        "mean_log_likelihood": round(float(log_likelihoods[-1]), 6),
+        "weights": phis.round(6).tolist(),
+        "means": mus.round(6).tolist(),
     }
     write_json(args.out / "em.json", result)
     return result
