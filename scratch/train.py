@@ -25,12 +25,13 @@ import numpy as np
 from tqdm import tqdm
 
 from scratch.checkpoint import load_checkpoint, save_checkpoint
+from scratch.errors import UserError
 
 CHECKPOINT = "checkpoint.npz"
 
 
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite."""
+class TrainingDiverged(UserError, RuntimeError):
+    """The loss became NaN or infinite (a learning rate too large, most often)."""
 
 
 def fit(
@@ -59,6 +60,7 @@ def fit(
     history = {"epoch": [], "loss": [], "seconds": []}
     start, done, done_loss, done_seconds = 0, 0, 0.0, 0.0  # a mid-epoch checkpoint's progress
     if resume and path.exists():
+        check_settings(path, config)
         meta = restore(path, model, optimizer, rng)
         start, history = meta["epoch"], meta["history"]
         done, done_loss, done_seconds = meta["step"], meta["step_loss"], meta["step_seconds"]
@@ -106,7 +108,23 @@ def fit(
         print(f"epoch {epoch}: loss {total / count:.4f} ({history['seconds'][-1]:.1f} s)")
         save(path, model, optimizer, rng, epoch, history, config)
         write_history(out, history, config)
+    print(f"wrote {path}, {out / 'history.json'}, {out / 'loss.png'}")
     return history
+
+
+def check_settings(path, config: dict | None) -> None:
+    """A UserError naming the saved settings when a ``--resume`` asks for other ones (the epochs
+    in all may differ: that is what a resume is for)."""
+    saved = load_checkpoint(path)[1].get("config", {})
+    given = config or {}
+    differ = sorted(k for k in saved.keys() & given.keys() if k != "epochs" and saved[k] != given[k])
+    if differ:
+        was = ", ".join(f"{k}={saved[k]!r}" for k in differ)
+        now = ", ".join(f"{k}={given[k]!r}" for k in differ)
+        raise UserError(
+            f"{path} was trained with {was}, not {now}: resume with the saved settings, "
+            "or train into a new --out"
+        )
 
 
 def save(

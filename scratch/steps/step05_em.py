@@ -13,7 +13,7 @@ from scratch.probability import GaussianMixture, e_step, m_step
 from scratch.viz import save
 
 from . import step04_gmm
-from ._common import have, make_parser, parse, write_json
+from ._common import data_source, integer, make_parser, parse, real, write_json
 from .step03_mvn import density_grid
 
 BOOK_START = {
@@ -38,15 +38,18 @@ def em(X, phis, mus, covs, max_iter=100, tol=1e-4):
 
 
 def main(argv=None) -> dict:
-    parser = make_parser("em", __doc__.split("\n")[0])
-    parser.add_argument("--max-iter", type=int, default=100, help="EM iterations at most")
-    parser.add_argument("--tol", type=float, default=1e-4, help="stop when the change is smaller")
+    parser = make_parser("em", __doc__, synthetic=True)
+    parser.add_argument("--max-iter", type=integer(1), default=100, help="EM iterations at most")
+    parser.add_argument(
+        "--tol", type=real(0, open_low=True), default=1e-4, help="stop when the change is smaller"
+    )
     args = parse(parser, argv)
     rng = np.random.default_rng(args.seed)
-    if args.quick and not have("book/old_faithful.txt"):
-        X, source = step04_gmm.sample(272, rng)[0], "272 samples of step 4's mixture"
+    source = data_source(args, ["book/old_faithful.txt"], "book/old_faithful.txt")
+    if source is None:
+        X, source = step04_gmm.sample(272, rng)[0], "generated stand-in: 272 samples of step 4's mixture"
     else:
-        X, source = load_old_faithful(), "book/old_faithful.txt"
+        X = load_old_faithful()
 
     phis, mus, covs, log_likelihoods, converged = em(
         X, **BOOK_START, max_iter=args.max_iter, tol=args.tol

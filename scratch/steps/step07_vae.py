@@ -7,4 +7,4 @@ from ._latent import run
 
 
 def main(argv=None) -> dict:
-    return run(VAE, "vae", __doc__.split("\n")[0], lr=3e-4, hidden_dim=200, argv=argv)
+    return run(VAE, "vae", __doc__, lr=3e-4, hidden_dim=200, argv=argv)

@@ -7,4 +7,4 @@ from ._latent import run
 
 
 def main(argv=None) -> dict:
-    return run(HVAE, "hvae", __doc__.split("\n")[0], lr=1e-3, hidden_dim=100, argv=argv)
+    return run(HVAE, "hvae", __doc__, lr=1e-3, hidden_dim=100, argv=argv)
