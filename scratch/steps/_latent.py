@@ -1,6 +1,6 @@
 """What ``scratch vae`` and ``scratch hvae`` share: ``train | sample | eval`` on MNIST.
 
-``train`` fits the model with the shared loop (checkpoint after every epoch, ``--resume``), then
+``train`` runs the step's loop (a Trainer checkpoints after every epoch, ``--resume`` continues), then
 writes the loss curve, an 8x8 grid of samples, reconstructions and a latent traversal. ``sample``
 and ``eval`` load ``--checkpoint``, else ``OUT/checkpoint.npz``, else the demo's run, else the
 shipped weights; ``eval`` reports the test ELBO, the IWAE estimate of log p(x) with k draws and the
@@ -13,9 +13,10 @@ import numpy as np
 
 from scratch import nn
 from scratch.data import MNIST, ArrayDataset, DataLoader
+from scratch.data.toy import stand_in_digits
 from scratch.errors import UserError
 from scratch.optim import Adam
-from scratch.train import CHECKPOINT, fit, restore
+from scratch.train import CHECKPOINT, Trainer, restore
 from scratch.viz import image_grid
 
 from ._common import (
@@ -34,20 +35,6 @@ from ._common import (
 
 MNIST_FILES = {True: ["mnist/train-images-idx3-ubyte.gz"], False: ["mnist/t10k-images-idx3-ubyte.gz"]}
 QUICK = {"epochs": 3, "subset": 3000, "k": 50, "eval_n": 200}
-
-
-def stand_in_digits(n: int, rng: np.random.Generator) -> np.ndarray:
-    """(n, 784) float32 images in [0, 1] standing in for MNIST: a bright ring or bar of random
-    position, size and thickness on black (a smooth low-dimensional family, so a VAE can fit it)."""
-    yy, xx = np.mgrid[0:28, 0:28].astype(np.float32)  # (28, 28) each
-    c = rng.uniform(9, 19, (n, 2, 1, 1)).astype(np.float32)  # centres
-    r = rng.uniform(4, 9, (n, 1, 1)).astype(np.float32)  # radii / half lengths
-    w = rng.uniform(1.0, 2.5, (n, 1, 1)).astype(np.float32)  # stroke widths
-    dist = np.hypot(yy - c[:, 0], xx - c[:, 1])  # (n, 28, 28)
-    ring = np.abs(dist - r)
-    bar = np.where(np.abs(xx - c[:, 1]) < r, np.abs(yy - c[:, 0]), 99.0)
-    d = np.where(rng.random((n, 1, 1)) < 0.5, ring, bar)
-    return np.clip(1.5 - d / w, 0, 1).reshape(n, 784).astype(np.float32)
 
 
 def load_images(args, train: bool) -> tuple[np.ndarray, str]:
@@ -108,15 +95,16 @@ def make_parser_for(name: str, doc: str, lr: float, hidden_dim: int):
     return parser
 
 
-def run(model_cls, name: str, doc: str, lr: float, hidden_dim: int, argv) -> dict:
-    """Parse the command line and run ``train`` (the default), ``sample`` or ``eval``."""
+def run(model_cls, name: str, doc: str, lr: float, hidden_dim: int, loop, argv) -> dict:
+    """Parse the command line and run ``train`` (the default: the step's ``loop(model,
+    optimizer, trainer)``), ``sample`` or ``eval``."""
     argv = list(argv or [])
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv.insert(0, "train")
     args = parse(make_parser_for(name, doc, lr, hidden_dim), argv)
     if args.action == "train":
         quick_defaults(args, epochs=(30, QUICK["epochs"]))
-        result = train(model_cls, name, args)
+        result = train(model_cls, name, loop, args)
         if args.quick:  # the demo's run also reports the bounds
             args.checkpoint, args.k, args.eval_n = args.out / CHECKPOINT, QUICK["k"], QUICK["eval_n"]
             result.update(evaluate(model_cls, name, args))
@@ -158,7 +146,7 @@ def load(model_cls, name: str, args):
     return model
 
 
-def train(model_cls, name: str, args) -> dict:
+def train(model_cls, name: str, loop, args) -> dict:
     x, source = load_images(args, train=True)
     if args.quick and args.subset is None:
         args.subset = QUICK["subset"]
@@ -181,18 +169,10 @@ def train(model_cls, name: str, args) -> dict:
     optimizer = Adam(model.parameters(), lr=args.lr)
     loader = DataLoader(ArrayDataset(x), args.batch_size, shuffle=True, seed=args.seed)
     print(f"{name}: {len(x)} images, {args.epochs} epochs, {config}")
-    history = fit(
-        lambda batch: model.get_loss(batch[0]),
-        model,
-        optimizer,
-        loader,
-        args.epochs,
-        args.out,
-        rng=model.rng,
-        resume=args.resume,
-        config=config,
-        desc=name,
-    )
+    trainer = Trainer(model, optimizer, loader, args.epochs, args.out, rng=model.rng,
+                      resume=args.resume, config=config, desc=name)  # fmt: skip
+    loop(model, optimizer, trainer)
+    history = trainer.history
     test = load_images(args, train=False)[0][:64]
     figures(model, test, args.out)
     return {
