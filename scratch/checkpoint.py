@@ -66,7 +66,9 @@ def load_checkpoint(path) -> tuple[dict[str, np.ndarray], dict]:
             # the U-Net's time MLP was ``linears`` before it took the released book's ``mlp``
             state = {n.replace(".linears.", ".mlp."): npz[n] for n in npz.files if n != _KEY}
     except (zipfile.BadZipFile, EOFError, OSError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{path}: damaged checkpoint ({type(error).__name__}: {error})") from error
+        raise CheckpointError(
+            f"{path}: damaged checkpoint ({type(error).__name__}: {error})"
+        ) from error
     if header.get("format") != FORMAT or header.get("version") != VERSION:
         raise CheckpointError(
             f"{path}: unknown checkpoint format {header.get('format')!r} v{header.get('version')}"

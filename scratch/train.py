@@ -163,7 +163,9 @@ def check_settings(path, config: dict | None) -> None:
     epochs in all may differ: that is what a resume is for)."""
     saved = load_checkpoint(path)[1].get("config", {})
     given = config or {}
-    differ = sorted(k for k in saved.keys() & given.keys() if k != "epochs" and saved[k] != given[k])
+    differ = sorted(
+        k for k in saved.keys() & given.keys() if k != "epochs" and saved[k] != given[k]
+    )
     if differ:
         was = ", ".join(f"{k}={saved[k]!r}" for k in differ)
         now = ", ".join(f"{k}={given[k]!r}" for k in differ)

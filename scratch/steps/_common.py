@@ -28,7 +28,9 @@ class Parser(argparse.ArgumentParser):
     """argparse, whose usage errors take two lines (a short usage, then the error)."""
 
     def error(self, message):
-        self.exit(2, f"usage: {self.prog} [options] (--help lists them)\n{self.prog}: error: {message}\n")
+        self.exit(
+            2, f"usage: {self.prog} [options] (--help lists them)\n{self.prog}: error: {message}\n"
+        )
 
 
 class Formatter(argparse.HelpFormatter):
@@ -223,7 +225,9 @@ def check_kind(path, meta: dict, expected: str, action: str = "sample") -> None:
         what, command = KINDS[kind]
         use = f"`{command} {action}`" if kind in DEMO_RUNS else f"`{command}`"
         raise UserError(f"{path} is {what} checkpoint, not {KINDS[expected][0]} one; use {use}")
-    raise UserError(f"{path} is not {KINDS[expected][0]} checkpoint (its config: {meta.get('config')})")
+    raise UserError(
+        f"{path} is not {KINDS[expected][0]} checkpoint (its config: {meta.get('config')})"
+    )
 
 
 def have(*names: str) -> bool:

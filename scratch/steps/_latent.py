@@ -33,7 +33,10 @@ from ._common import (
     write_json,
 )
 
-MNIST_FILES = {True: ["mnist/train-images-idx3-ubyte.gz"], False: ["mnist/t10k-images-idx3-ubyte.gz"]}
+MNIST_FILES = {
+    True: ["mnist/train-images-idx3-ubyte.gz"],
+    False: ["mnist/t10k-images-idx3-ubyte.gz"],
+}
 QUICK = {"epochs": 3, "subset": 3000, "k": 50, "eval_n": 200}
 
 
@@ -60,9 +63,7 @@ def make_parser_for(name: str, doc: str, lr: float, hidden_dim: int):
         synthetic=True,
     )
     train = actions["train"]
-    train.add_argument(
-        "--epochs", type=integer(1), help="epochs in all (default 30; --quick: 3)"
-    )
+    train.add_argument("--epochs", type=integer(1), help="epochs in all (default 30; --quick: 3)")
     train.add_argument("--batch-size", type=integer(1), default=32, help="the book's batch size")
     train.add_argument(
         "--lr", type=real(0, 1, open_low=True), default=lr, help="Adam's learning rate"
@@ -106,7 +107,11 @@ def run(model_cls, name: str, doc: str, lr: float, hidden_dim: int, loop, argv) 
         quick_defaults(args, epochs=(30, QUICK["epochs"]))
         result = train(model_cls, name, loop, args)
         if args.quick:  # the demo's run also reports the bounds
-            args.checkpoint, args.k, args.eval_n = args.out / CHECKPOINT, QUICK["k"], QUICK["eval_n"]
+            args.checkpoint, args.k, args.eval_n = (
+                args.out / CHECKPOINT,
+                QUICK["k"],
+                QUICK["eval_n"],
+            )
             result.update(evaluate(model_cls, name, args))
         return result
     if args.action == "sample":
@@ -218,7 +223,7 @@ def evaluate(model_cls, name: str, args) -> dict:
     iwae = model.iwae_bound(x, args.k)
     seconds = time.perf_counter() - tick
     result = {
-        "data": source,
+        "test_data": source,
         "likelihood": model.likelihood,
         "images": len(x),
         "k": args.k,

@@ -47,7 +47,10 @@ def main(argv=None) -> dict:
     rng = np.random.default_rng(args.seed)
     source = data_source(args, ["book/old_faithful.txt"], "book/old_faithful.txt")
     if source is None:
-        X, source = step04_gmm.sample(272, rng)[0], "generated stand-in: 272 samples of step 4's mixture"
+        X, source = (
+            step04_gmm.sample(272, rng)[0],
+            "generated stand-in: 272 samples of step 4's mixture",
+        )
     else:
         X = load_old_faithful()
 

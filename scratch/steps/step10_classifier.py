@@ -42,9 +42,7 @@ def stand_in(n: int, seed: int) -> ArrayDataset:
 
 def main(argv=None) -> dict:
     parser = make_parser("classifier", __doc__, synthetic=True)
-    parser.add_argument(
-        "--epochs", type=integer(1), help="epochs in all (default 8; --quick: 1)"
-    )
+    parser.add_argument("--epochs", type=integer(1), help="epochs in all (default 8; --quick: 1)")
     parser.add_argument("--batch-size", type=integer(1), default=128, help="images per step")
     parser.add_argument(
         "--lr", type=real(0, open_low=True), default=1e-3, help="Adam's learning rate"
