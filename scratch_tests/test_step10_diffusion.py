@@ -8,6 +8,7 @@ import scratch.nn.functional as F
 from scratch import nn
 from scratch.checkpoint import load_checkpoint, save_checkpoint
 from scratch.data.toy import stand_in_digits
+from scratch.errors import UserError
 from scratch.eval import sampling
 from scratch.models.diffusion import NULL_LABEL, Diffuser
 from scratch.models.ema import EMA, WithEMA, split_ema
@@ -17,13 +18,18 @@ from scratch.steps import step10_diffusion
 from scratch.train import split_state
 from scratch_tests.conftest import need
 
-TINY = ["--channels", "4,8,8", "--subset", "48", "--batch-size", "16", "--epochs", "1"]
-
-
-@pytest.fixture
-def stand_in(monkeypatch):
-    """Train on the generated stand-in, whether or not MNIST is present (small and fast)."""
-    monkeypatch.setattr(step10_diffusion, "have", lambda *names: False)
+# trained on the generated stand-in, whether or not MNIST is present (small and fast)
+TINY = [
+    "--channels",
+    "4,8,8",
+    "--subset",
+    "48",
+    "--batch-size",
+    "16",
+    "--epochs",
+    "1",
+    "--synthetic",
+]
 
 
 def test_tiny_unet_loss_falls_over_a_few_steps():
@@ -44,7 +50,7 @@ def test_tiny_unet_loss_falls_over_a_few_steps():
     assert np.all(np.diff(losses) < 0) and losses[-1] < 0.9 * losses[0], losses
 
 
-def test_resume_equals_the_uninterrupted_run_bitwise(stand_in, tmp_path):
+def test_resume_equals_the_uninterrupted_run_bitwise(tmp_path):
     flags = [*TINY, "--conditional", "--ema", "--drop", "per-batch"]
     straight, split = tmp_path / "straight", tmp_path / "split"
     step10_diffusion.main(["train", *flags, "--epochs", "2", "--out", str(straight)])
@@ -59,7 +65,7 @@ def test_resume_equals_the_uninterrupted_run_bitwise(stand_in, tmp_path):
     assert meta_a["rng"] == meta_b["rng"] and meta_b["epoch"] == 2
 
 
-def test_conditional_training_then_a_labelled_ddim_grid_with_ema_weights(stand_in, tmp_path):
+def test_conditional_training_then_a_labelled_ddim_grid_with_ema_weights(tmp_path):
     out = ["--out", str(tmp_path)]
     result = step10_diffusion.main(["train", *TINY, "--conditional", "--ema", *out])
     assert result["epochs"] == 1 and np.isfinite(result["loss_last"])
@@ -81,21 +87,24 @@ def test_conditional_training_then_a_labelled_ddim_grid_with_ema_weights(stand_i
     args = ["sample", *out, "--sampler", "ddim", "--steps", "3", "--n", "10", "--labels", "0..9"]
     result = step10_diffusion.main(args)
     assert result["steps"] == 3 and result["gamma"] == 3.0
-    assert (tmp_path / "samples_ddim3.png").stat().st_size > 1000
+    assert (tmp_path / "samples_ddim3_n10_seed0.png").stat().st_size > 1000
     clipped = step10_diffusion.main([*args, "--clip-x0", "--eta", "0.5"])
     assert clipped["clip_x0"] and clipped["eta"] == 0.5
-    assert (tmp_path / "samples_ddim3_eta0.5_clip.png").is_file()
+    assert (tmp_path / "samples_ddim3_eta0.5_clip_n10_seed0.png").is_file()
     raw = step10_diffusion.main([*args, "--no-ema"])
-    assert raw["ema"] is False and (tmp_path / "samples_ddim3_raw.png").is_file()
+    assert raw["ema"] is False and (tmp_path / "samples_ddim3_raw_n10_seed0.png").is_file()
     for sampler in ("dpm++2m", "heun"):  # the few-step solvers, guided, from the command line
         flags = ["--sampler", sampler, "--steps", "3", "--n", "10", "--labels", "0..9"]
         result = step10_diffusion.main(["sample", *out, *flags])
-        assert result["sampler"] == sampler and (tmp_path / f"samples_{sampler}3.png").is_file()
+        assert (
+            result["sampler"] == sampler
+            and (tmp_path / f"samples_{sampler}3_n10_seed0.png").is_file()
+        )
     model, *_ = sampling.load(tmp_path / "checkpoint.npz", seed=0, ema=False)
     np.testing.assert_array_equal(model.label_emb.weight.data, state["model.label_emb.weight"])
 
 
-def test_saving_the_ema_leaves_the_training_model_untouched(stand_in, tmp_path):
+def test_saving_the_ema_leaves_the_training_model_untouched(tmp_path):
     """state_dict() swaps the averages in to recompute their BatchNorm statistics, then restores
     the model's own weights and statistics; a checkpoint whose EMA lacks num_updates (saved before
     the EMA was bias-corrected) is refused with a pointer to --no-ema."""
@@ -117,7 +126,7 @@ def test_saving_the_ema_leaves_the_training_model_untouched(stand_in, tmp_path):
     saved, meta = load_checkpoint(tmp_path / "checkpoint.npz")
     del saved["optimizer.ema.num_updates"]
     save_checkpoint(tmp_path / "checkpoint.npz", saved, **meta)
-    with pytest.raises(ValueError, match="num_updates.*--no-ema"):
+    with pytest.raises(UserError, match="num_updates.*--no-ema"):
         step10_diffusion.main(["sample", *out, "--n", "2", "--sampler", "ddim", "--steps", "2"])
 
 
@@ -134,7 +143,7 @@ class LabelSpy(nn.Module):
         return x * self.w
 
 
-def test_labels_and_drop_modes_reach_the_model(stand_in, tmp_path, monkeypatch):
+def test_labels_and_drop_modes_reach_the_model(tmp_path, monkeypatch):
     """per-batch drops every label of a batch or none; per-example drops some of each batch."""
     spy = LabelSpy()
     monkeypatch.setattr(step10_diffusion, "build", lambda config, seed: (spy, Diffuser()))
@@ -150,27 +159,26 @@ def test_labels_and_drop_modes_reach_the_model(stand_in, tmp_path, monkeypatch):
             assert np.any((dropped > 0) & (dropped < 1))
 
 
-def test_bad_input_is_a_clear_value_error(stand_in, tmp_path):
+def test_bad_input_is_a_clear_error(tmp_path, capsys):
     out = ["--out", str(tmp_path)]
     step10_diffusion.main(["train", *TINY, *out])  # an unconditional checkpoint
-    with pytest.raises(ValueError, match="needs a conditional checkpoint"):
+    with pytest.raises(UserError, match="needs a conditional checkpoint"):
         step10_diffusion.main(["sample", *out, "--labels", "0..9"])
-    with pytest.raises(ValueError, match=r"--labels must lie in 0..9, got 0..10"):
-        step10_diffusion.main(["sample", *out, "--labels", "0..10"])
-    with pytest.raises(ValueError, match="--labels must look like"):
-        step10_diffusion.main(["sample", *out, "--labels", "a,b"])
-    with pytest.raises(ValueError, match="--channels must be three positive integers"):
-        step10_diffusion.main(["train", *out, "--channels", "8,16"])
-    with pytest.raises(ValueError, match="--n must be positive"):
-        step10_diffusion.main(["sample", *out, "--n", "0"])
-    with pytest.raises(ValueError, match="DDPM visits all 1000 steps"):
+    with pytest.raises(UserError, match="ddpm visits all 1000 steps"):
         step10_diffusion.main(["sample", *out, "--steps", "10"])
-    with pytest.raises(ValueError, match="no checkpoint file"):
+    with pytest.raises(UserError, match="--checkpoint .*none.npz: no such file"):
         step10_diffusion.main(["sample", "--checkpoint", str(tmp_path / "none.npz"), *out])
-    with pytest.raises(ValueError, match="eval compares with MNIST test images"):
-        step10_diffusion.main(["eval", *out, "--n", "20"])
-    with pytest.raises(SystemExit):
-        step10_diffusion.main(["fit", *out])
+    for argv, message in [
+        (["sample", "--labels", "0..10"], "labels must lie in 0..9, got 0..10"),
+        (["sample", "--labels", "a,b"], "expected labels like 0..9 or 3,1,4"),
+        (["train", "--channels", "8,16"], "expected three positive integers"),
+        (["sample", "--n", "0"], "--n: expected an integer >= 1"),
+        (["sample", "--gamma", "nan"], "--gamma: expected a number in [0, 100]"),
+        (["fit"], "invalid choice: 'fit'"),
+    ]:
+        with pytest.raises(SystemExit):
+            step10_diffusion.main([*argv, *out])
+        assert message in capsys.readouterr().err
 
 
 @need(*step10_diffusion.MNIST_FILES, *step10_diffusion.TEST_FILES)
@@ -182,14 +190,14 @@ def test_eval_writes_fid_beside_the_floor_histogram_and_label_accuracy(tmp_path)
     assert result["fid"] > result["fid_floor"] > 0 and result["n"] == 20
     assert sum(result["class_histogram"]) == 20 and len(result["class_histogram"]) == 10
     assert set(result["label_accuracy"]) == {"all", *map(str, range(10))}
-    assert (tmp_path / "eval_ddim2.json").is_file()
+    assert (tmp_path / "eval_ddim2_n20_seed0.json").is_file()
 
 
-def test_interrupted_sampling_resumes_to_the_same_images(stand_in, tmp_path, monkeypatch):
+def test_interrupted_sampling_resumes_to_the_same_images(tmp_path, monkeypatch):
     out = ["--out", str(tmp_path)]
     step10_diffusion.main(["train", *TINY, *out])
     draw = ["sample", "--n", "5", "--chunk", "2", "--sampler", "ddim", "--steps", "3", *out]
-    progress = tmp_path / "samples_ddim3_n5.npz"
+    progress = tmp_path / "samples_ddim3_n5_seed0.npz"
     step10_diffusion.main(draw)
     straight = load_checkpoint(progress)[0]["images"]
     progress.unlink()
@@ -218,5 +226,5 @@ def test_interrupted_sampling_resumes_to_the_same_images(stand_in, tmp_path, mon
     assert meta["done"] == 5 and straight.shape == (5, 1, 28, 28)
     np.testing.assert_array_equal(resumed["images"], straight)
     other_chunks = [*draw[:4], "3", *draw[5:], "--resume"]  # --chunk 3: not the same draws
-    with pytest.raises(ValueError, match="start afresh without resuming"):
+    with pytest.raises(UserError, match="start afresh without resuming"):
         step10_diffusion.main(other_chunks)

@@ -6,6 +6,7 @@ import numpy as np
 
 from scratch import nn
 from scratch.checkpoint import load_checkpoint, save_checkpoint
+from scratch.errors import UserError
 from scratch.models.diffusion import Diffuser
 from scratch.models.ema import EMA, split_ema
 from scratch.models.unet import UNet, UNetCond
@@ -72,7 +73,7 @@ def generate(
     if resume and progress is not None and progress.exists():
         saved, meta = load_checkpoint(progress)
         if meta.get("settings") != settings:
-            raise ValueError(
+            raise UserError(
                 f"{progress} holds samples drawn with {meta.get('settings')}, not {settings}: "
                 "delete it, or start afresh without resuming"
             )

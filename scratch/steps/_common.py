@@ -188,7 +188,7 @@ def stand_in_label(what: str, source: str | None) -> str:
     return source if source is not None else f"generated stand-in for {what}"
 
 
-def find_checkpoint(args, kind: str) -> tuple[Path | None, str | None]:
+def find_checkpoint(args, kind: str, shipped_kinds=None) -> tuple[Path | None, str | None]:
     """The checkpoint for ``sample`` and ``eval``: (path, None) or, as the last fallback, (None,
     the name of shipped pretrained weights). In order: ``--checkpoint``, OUT/checkpoint.npz, the
     demo's run OUT/stepNN_KIND/checkpoint.npz, the shipped weights of this kind. Prints which."""
@@ -206,7 +206,8 @@ def find_checkpoint(args, kind: str) -> tuple[Path | None, str | None]:
         if path.is_file():
             print(f"checkpoint: {path} ({why})")
             return path, None
-    shipped = [name for name in pretrained.names() if pretrained.info(name)["kind"] == kind]
+    kinds = shipped_kinds or (kind,)
+    shipped = [name for name in pretrained.names() if pretrained.info(name)["kind"] in kinds]
     if shipped:
         print(f"checkpoint: the shipped pretrained {shipped[0]!r} weights (no {tried[0]})")
         return None, shipped[0]
@@ -228,13 +229,6 @@ def check_kind(path, meta: dict, expected: str, action: str = "sample") -> None:
     raise UserError(
         f"{path} is not {KINDS[expected][0]} checkpoint (its config: {meta.get('config')})"
     )
-
-
-def have(*names: str) -> bool:
-    """True when every named data file is present locally (step 10 until it takes data_source)."""
-    from scratch.data import available
-
-    return all(available(name) for name in names)
 
 
 def write_json(path: Path, obj) -> Path:

@@ -13,22 +13,38 @@ real-against-real floor, their class histogram and, for a conditional model, how
 requested label is recognised.
 """
 
+import argparse
 import time
 
 import numpy as np
 
 import scratch.nn.functional as F
-from scratch.data import MNIST, ArrayDataset, DataLoader
+from scratch import pretrained
+from scratch.checkpoint import load_checkpoint
+from scratch.data import MNIST, ArrayDataset, DataLoader, fetch
 from scratch.data.toy import stand_in_digits
+from scratch.errors import UserError
 from scratch.eval.sampling import NUM_LABELS, build, generate, load, quality
 from scratch.kernels.memory import reuse_freed_memory
-from scratch.models.diffusion import SAMPLERS, SCHEDULES, SPACINGS, drop_labels
+from scratch.models.diffusion import SAMPLERS, SCHEDULES, SPACINGS, Diffuser, drop_labels
 from scratch.models.ema import UncorrectedEMA, WithEMA
 from scratch.optim import Adam
 from scratch.train import CHECKPOINT, Trainer
 from scratch.viz import image_grid
 
-from ._common import have, make_parser, parse, write_json
+from ._common import (
+    add_actions,
+    check_kind,
+    data_source,
+    find_checkpoint,
+    integer,
+    make_parser,
+    parse,
+    quick_defaults,
+    real,
+    stand_in_label,
+    write_json,
+)
 
 MNIST_FILES = ("mnist/train-images-idx3-ubyte.gz", "mnist/train-labels-idx1-ubyte.gz")
 TEST_FILES = ("mnist/t10k-images-idx3-ubyte.gz", "mnist/t10k-labels-idx1-ubyte.gz")
@@ -38,13 +54,14 @@ QUICK = {"channels": "8,16,32", "subset": 768, "batch_size": 32, "n": 10}  # 24 
 
 
 def parse_channels(text: str) -> tuple[int, int, int]:
+    """``--channels``: three positive integers like 64,128,256 (an argparse type)."""
     try:
         channels = tuple(int(c) for c in text.split(","))
     except ValueError:
         channels = ()
     if len(channels) != 3 or min(channels) < 1:
-        raise ValueError(
-            f"--channels must be three positive integers like 64,128,256, got {text!r}"
+        raise argparse.ArgumentTypeError(
+            f"expected three positive integers like 64,128,256, got {text!r}"
         )
     return channels
 
@@ -63,35 +80,61 @@ def parse_labels(text: str | None, n: int) -> np.ndarray | None:
     except ValueError:
         values = np.array([])
     if values.size == 0:
-        raise ValueError(f"--labels must look like 0..9 or 3,1,4, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected labels like 0..9 or 3,1,4, got {text!r}")
     if values.min() < 0 or values.max() >= NUM_LABELS:
-        raise ValueError(
-            f"--labels must lie in 0..{NUM_LABELS - 1}, got {values.min()}..{values.max()}"
+        raise argparse.ArgumentTypeError(
+            f"labels must lie in 0..{NUM_LABELS - 1}, got {values.min()}..{values.max()}"
         )
     return np.resize(values, n).astype(np.int64)  # (n,)
 
 
-def load_digits(quick: bool, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Training images (N, 1, 28, 28) in [0, 1] and labels (N,): MNIST, or when its files are
-    absent the generated stand-in of rings and bars with random labels (they carry no meaning)."""
-    if have(*MNIST_FILES):
+def labels_flag(text: str) -> str:
+    """``--labels`` checked at parse time (the text is kept: it is part of the settings)."""
+    parse_labels(text, 1)
+    return text
+
+
+def load_digits(args) -> tuple[np.ndarray, np.ndarray, str]:
+    """Training images (N, 1, 28, 28) in [0, 1], labels (N,) and their source: MNIST, or (only
+    under --synthetic, or --quick when the files are missing) the generated stand-in of rings and
+    bars with random labels (they carry no meaning)."""
+    source = data_source(args, MNIST_FILES, "MNIST training set")
+    if source is not None:
         ds = MNIST(train=True)
-        return ds.data, ds.targets
-    rng = np.random.default_rng(seed)
-    n = QUICK["subset"] if quick else 10000
-    return stand_in_digits(n, rng).reshape(n, 1, 28, 28), rng.integers(0, NUM_LABELS, n)
+        return ds.data, ds.targets, source
+    rng = np.random.default_rng(args.seed)
+    n = QUICK["subset"] if args.quick else 10000
+    images = stand_in_digits(n, rng).reshape(n, 1, 28, 28)
+    return images, rng.integers(0, NUM_LABELS, n), stand_in_label("MNIST (random labels)", None)
+
+
+ACTIONS = {
+    "train": "fit the U-Net (a checkpoint after every epoch)",
+    "sample": "a grid of samples from a checkpoint",
+    "eval": "classifier-FID of samples beside the real-vs-real floor, class histogram",
+}
 
 
 def make_parser_for():
-    parser = make_parser("diffusion", __doc__.split("\n")[0].strip("`"))
-    parser.add_argument("action", nargs="?", default="train", choices=("train", "sample", "eval"))
-    train = parser.add_argument_group("train")
+    parser = make_parser("diffusion", __doc__, common=False)  # each action carries the common flags
+    actions = add_actions(parser, ACTIONS, synthetic=True)
+    train = actions["train"]
     train.add_argument("--conditional", action="store_true", help="UNetCond, labels dropped p=0.1")
-    train.add_argument("--epochs", type=int, default=10, help="epochs in all (default 10)")
-    train.add_argument("--batch-size", type=int, default=128, help="default 128, the book's")
-    train.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate (1e-3)")
-    train.add_argument("--channels", default="64,128,256", help="U-Net widths (64,128,256)")
-    train.add_argument("--subset", type=int, default=None, help="train on the first N images")
+    train.add_argument("--epochs", type=integer(1), help="epochs in all (default 10; --quick: 1)")
+    train.add_argument(
+        "--batch-size", type=integer(1), help="the book's 128 (default; --quick: 32)"
+    )
+    train.add_argument(
+        "--lr", type=real(0, 1, open_low=True), default=1e-3, help="Adam's learning rate"
+    )
+    train.add_argument(
+        "--channels",
+        type=parse_channels,
+        help="U-Net widths (default 64,128,256; --quick: 8,16,32)",
+    )
+    train.add_argument(
+        "--subset", type=integer(1), help="train on the first N images (default all; --quick: 768)"
+    )
     train.add_argument("--ema", action="store_true", help="keep an EMA of the weights (0.999)")
     train.add_argument(
         "--drop",
@@ -99,83 +142,116 @@ def make_parser_for():
         default="per-example",
         help="label dropping: each label (the paper) or the whole batch (the book), p=0.1",
     )
-    train.add_argument("--schedule", choices=SCHEDULES, default="linear")
-    train.add_argument("--data-range", choices=DATA_RANGES, default="01")
+    train.add_argument("--schedule", choices=SCHEDULES, default="linear", help="the betas")
     train.add_argument(
-        "--resume",
-        action="store_true",
-        help="train: continue from OUT/checkpoint.npz; sample, eval: from the samples saved so far",
+        "--data-range", choices=DATA_RANGES, default="01", help="pixels in [0, 1] or [-1, 1]"
     )
-    sample = parser.add_argument_group("sample")
-    sample.add_argument("--checkpoint", default=None, help="default OUT/checkpoint.npz")
-    sample.add_argument(
-        "--sampler",
-        choices=SAMPLERS,
-        default="ddpm",
-        help="The reverse process: the book's ddpm (all T steps), ddim, DPM-Solver++(2M) or "
-        "EDM's Heun. Default: ddpm.",
-    )
-    sample.add_argument(
-        "--steps",
-        type=int,
-        default=None,
-        help="Steps of ddim, dpm++2m (one model call each) or heun (2 steps - 1 calls). "
-        "Needed for dpm++2m and heun; default for ddim: all T.",
-    )
-    sample.add_argument("--n", type=int, default=None, help="images (sample 20, eval 10000)")
-    sample.add_argument("--chunk", type=int, default=500, help="images per sampling batch")
-    sample.add_argument("--labels", default=None, help="conditional: 0..9 or 3,1,4 (cycled)")
-    sample.add_argument("--gamma", type=float, default=3.0, help="guidance scale (default 3)")
-    sample.add_argument("--eta", type=float, default=0.0, help="DDIM's eta in [0, 1]")
-    sample.add_argument(
-        "--spacing", choices=SPACINGS, default="linear", help="DDIM's timesteps (quadratic: <= 106)"
-    )
-    sample.add_argument(
-        "--clip-x0", action="store_true", help="aim every step at x0_hat clipped to the data range"
-    )
-    sample.add_argument(
-        "--no-ema", action="store_true", help="sample with the last weights, not the EMA's"
-    )
+    train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    for action in ("sample", "eval"):
+        sample = actions[action]
+        sample.add_argument(
+            "--checkpoint",
+            default=None,
+            help="the model to load (default: OUT/checkpoint.npz, else the demo's run "
+            "OUT/step10_diffusion, else shipped pretrained weights)",
+        )
+        sample.add_argument(
+            "--sampler",
+            choices=SAMPLERS,
+            default="ddpm",
+            help="the reverse process: the book's ddpm (all T steps), ddim, DPM-Solver++(2M) or "
+            "EDM's Heun",
+        )
+        sample.add_argument(
+            "--steps",
+            type=integer(1, 1000),
+            help="steps of ddim, dpm++2m (one model call each) or heun (2 steps - 1 calls); "
+            "needed for dpm++2m and heun (default for ddim: all T)",
+        )
+        n = "default 20" if action == "sample" else "2..60000, default 10000"
+        sample.add_argument("--n", type=integer(2 if action == "eval" else 1), help=f"images ({n})")
+        sample.add_argument("--chunk", type=integer(1), default=500, help="images per batch")
+        sample.add_argument(
+            "--labels", type=labels_flag, help="conditional: 0..9 or 3,1,4 (cycled; default 0..9)"
+        )
+        sample.add_argument(
+            "--gamma", type=real(0, 100), default=3.0, help="guidance scale, in [0, 100]"
+        )
+        sample.add_argument("--eta", type=real(0, 1), default=0.0, help="DDIM's eta in [0, 1]")
+        sample.add_argument(
+            "--spacing",
+            choices=SPACINGS,
+            default="linear",
+            help="DDIM's timesteps (quadratic: <= 106)",
+        )
+        sample.add_argument(
+            "--clip-x0",
+            action="store_true",
+            help="aim every step at x0_hat clipped to the data range",
+        )
+        sample.add_argument(
+            "--no-ema", action="store_true", help="sample with the last weights, not the EMA's"
+        )
+        sample.add_argument(
+            "--resume", action="store_true", help="continue from the samples saved so far"
+        )
     return parser
 
 
+def check_sampler(args) -> None:
+    """The sampler options that go together (the Diffuser's own checks, as usage errors)."""
+    if args.sampler == "ddpm" and args.steps not in (None, 1000):
+        problem = f"ddpm visits all 1000 steps, got --steps {args.steps}; use --sampler ddim"
+    elif args.sampler in ("dpm++2m", "heun") and args.steps is None:
+        problem = f"--sampler {args.sampler} needs --steps (e.g. 10 or 20)"
+    elif args.sampler != "ddim" and (args.spacing != "linear" or args.eta != 0.0):
+        problem = f"--spacing and --eta are DDIM's options, not {args.sampler}'s"
+    elif args.action == "eval" and args.n > 60000:
+        problem = f"--n must lie in 2..60000 (the floor's MNIST training images), got {args.n}"
+    else:
+        return
+    raise UserError(problem, status=2)
+
+
 def main(argv=None) -> dict:
+    argv = list(argv or [])
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv.insert(0, "train")
     args = parse(make_parser_for(), argv)
     reuse_freed_memory()  # the U-Net's large arrays, re-mapped every step otherwise
-    if args.quick:
-        args.channels = QUICK["channels"]
-        args.subset = min(args.subset or QUICK["subset"], QUICK["subset"])
-        args.batch_size = min(args.batch_size, QUICK["batch_size"])
-        args.epochs = 1
-    if args.n is None:
-        args.n = 10000 if args.action == "eval" else 20
-    for flag in ("epochs", "batch_size", "n", "chunk"):
-        if getattr(args, flag) < 1:
-            raise ValueError(
-                f"--{flag.replace('_', '-')} must be positive, got {getattr(args, flag)}"
-            )
-    if not args.lr > 0:
-        raise ValueError(f"--lr must be positive, got {args.lr}")
-    if args.subset is not None and args.subset < 1:
-        raise ValueError(f"--subset must be positive, got {args.subset}")
     if args.action == "train":
+        quick_defaults(
+            args,
+            epochs=(10, 1),
+            batch_size=(128, QUICK["batch_size"]),
+            channels=((64, 128, 256), parse_channels(QUICK["channels"])),
+        )
         result = train(args)
         if args.quick:  # the demo's run also draws a few DDIM samples
             args.sampler, args.steps, args.n = "ddim", 10, QUICK["n"]
             args.labels = "0..9" if args.conditional else None
+            args.checkpoint, args.chunk, args.gamma, args.eta = args.out / CHECKPOINT, 500, 3.0, 0.0
+            args.spacing, args.clip_x0, args.no_ema, args.resume = "linear", False, False, False
             result.update(sample(args))
         return result
+    quick_defaults(args, n=(20, 20) if args.action == "sample" else (10000, 10000))
+    check_sampler(args)
     return sample(args) if args.action == "sample" else evaluate(args)
 
 
 def train(args) -> dict:
-    x, y = load_digits(args.quick, args.seed)
+    x, y, source = load_digits(args)
+    if args.quick and args.subset is None:
+        args.subset = QUICK["subset"]
     if args.subset is not None:
+        if args.subset > len(x):
+            raise UserError(f"--subset {args.subset}: there are only {len(x)} training images")
         x, y = x[: args.subset], y[: args.subset]
     config = {
         "model": "diffusion",
+        "data": source,
         "conditional": args.conditional,
-        "channels": list(parse_channels(args.channels)),
+        "channels": list(args.channels),
         "schedule": args.schedule,
         "data_range": args.data_range,
         "ema": args.ema,
@@ -212,6 +288,7 @@ def train(args) -> dict:
             trainer.log(loss)
     history = trainer.history
     return {
+        "data": source,
         "epochs": len(history["loss"]),
         "loss_first": round(history["loss"][0], 4),
         "loss_last": round(history["loss"][-1], 4),
@@ -246,14 +323,21 @@ def generate_images(args):
     """(images (n, 1, 28, 28) in [0, 1], labels or None, config, epoch): ``--n`` samples from the
     checkpoint in batches of ``--chunk``, labelled 0..9 in turn (or ``--labels``) when
     conditional, saved chunk by chunk to OUT/samples_<run name>_n<n>.npz for ``--resume``."""
-    path = args.checkpoint or args.out / CHECKPOINT
-    try:
-        model, diffuser, config, epoch = load(path, args.seed, ema=not args.no_ema)
-    except UncorrectedEMA as e:
-        raise ValueError(f"{e} (--no-ema)") from None
+    path, shipped = find_checkpoint(args, "diffusion", shipped_kinds=("unet", "unet_cond"))
+    if shipped is not None:
+        model = pretrained.load(shipped)
+        diffuser = Diffuser(**pretrained.info(shipped)["diffuser"])
+        config, epoch = {"conditional": pretrained.info(shipped)["kind"] == "unet_cond"}, None
+        path = f"pretrained:{shipped}"
+    else:
+        check_kind(path, load_checkpoint(path)[1], "diffusion", args.action)
+        try:
+            model, diffuser, config, epoch = load(path, args.seed, ema=not args.no_ema)
+        except UncorrectedEMA as e:
+            raise UserError(f"{e} (--no-ema)") from None
     labels = parse_labels(args.labels, args.n)
     if labels is not None and not config["conditional"]:
-        raise ValueError("--labels needs a conditional checkpoint (trained with --conditional)")
+        raise UserError("--labels needs a conditional checkpoint (trained with --conditional)")
     if labels is None and config["conditional"]:
         labels = np.resize(np.arange(NUM_LABELS), args.n)  # one of each digit per row
     settings = {"checkpoint": str(path), **describe(args, labels, epoch), "n": args.n,
@@ -265,7 +349,7 @@ def generate_images(args):
         labels,
         chunk=args.chunk,
         seed=args.seed,
-        progress=args.out / f"samples_{run_name(args)}_n{args.n}.npz",
+        progress=args.out / f"samples_{run_name(args)}_n{args.n}_seed{args.seed}.npz",
         settings=settings,
         resume=args.resume,
         gamma=args.gamma,
@@ -303,24 +387,20 @@ def describe(args, labels, epoch) -> dict:
 def sample(args) -> dict:
     """Draw ``--n`` images and save them as a grid, titled with their labels when conditional."""
     images, labels, _, epoch = generate_images(args)
-    name = f"samples_{run_name(args)}"
+    name = f"samples_{run_name(args)}_n{args.n}_seed{args.seed}"
     titles = None if labels is None else [str(v) for v in labels]
     png = image_grid(images, args.out / f"{name}.png", ncols=10, titles=titles)
     result = {"samples": str(png), **describe(args, labels, epoch)}
+    print(f"wrote {png}")
     write_json(args.out / f"{name}.json", result)
-    print(f"samples -> {png}")
     return result
 
 
 def evaluate(args) -> dict:
     """Classifier-FID of ``--n`` samples against all MNIST test images, beside the floor (n
     training images against the same), the class histogram and per-label accuracy."""
-    if not have(*TEST_FILES):
-        raise ValueError(f"eval compares with MNIST test images: {', '.join(TEST_FILES)} needed")
-    if not 2 <= args.n <= 60000:
-        raise ValueError(
-            f"--n must lie in 2..60000 (the floor's MNIST training images), got {args.n}"
-        )
+    for name in (*TEST_FILES, *MNIST_FILES):  # the floor's training images, the test images
+        fetch(name)  # through the data store: a missing or corrupt file stops here
     tick = time.perf_counter()
     images, labels, config, epoch = generate_images(args)
     seconds = time.perf_counter() - tick
@@ -337,5 +417,5 @@ def evaluate(args) -> dict:
     )
     if accuracy is not None:
         print(f"classified as the requested label: {accuracy}")
-    write_json(args.out / f"eval_{run_name(args)}.json", result)
+    write_json(args.out / f"eval_{run_name(args)}_n{args.n}_seed{args.seed}.json", result)
     return result
