@@ -22,7 +22,7 @@ STEPS = [
 
 
 def main(argv=None) -> dict:
-    parser = make_parser("demo", "Run every step of the book in quick mode.")
+    parser = make_parser("demo", __doc__)
     args = parse(parser, argv)
     summary = {}
     for name in STEPS:
