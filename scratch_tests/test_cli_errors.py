@@ -254,3 +254,13 @@ def test_every_flag_has_help_and_shows_its_default():
     parser.add_argument("--x", type=int, default=3, help="a flag")
     text = parser.format_help()
     assert "a flag (default: 3)" in text and "random seed (default: 0)" in text
+
+
+def test_ci_runs_exactly_the_readmes_commands():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    block = (root / "README.md").read_text().split("```bash\n")[1].split("```")[0]
+    commands = [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
+    ci = [line.strip() for line in (root / ".ci/run").read_text().splitlines()]
+    assert commands and all(command in ci for command in commands), commands

@@ -158,3 +158,16 @@ def test_sequential_indexing_and_repr():
     seq = nn.Sequential(nn.Linear(2, 3), nn.Tanh())
     assert isinstance(seq[0], nn.Linear) and len(seq) == 2
     assert "(0): Linear(in_features=2, out_features=3, bias=True)" in repr(seq)
+
+
+def test_api_boundary_errors_name_what_was_expected():
+    from scratch.probability import GaussianMixture
+
+    with pytest.raises(ValueError, match=r"Linear expects input \(\.\.\., 784\).*\(32, 100\)"):
+        nn.Linear(784, 200)(np.zeros((32, 100), np.float32))
+    with pytest.raises(ValueError, match=r"conv2d expects input \(B, 3, H, W\)"):
+        nn.Conv2d(3, 4, 3)(np.zeros((2, 5, 8, 8), np.float32))
+    with pytest.raises(ValueError, match="expected numbers"):
+        GaussianMixture(2).fit([["a", "b"], ["c", "d"]])
+    with pytest.raises(TypeError, match="expects a mapping.*got list"):
+        nn.Linear(2, 3).load_state_dict([1, 2, 3])

@@ -24,6 +24,12 @@ class Linear(Module):
         self.bias = Parameter(init.uniform((out_features,), -bound, bound)) if bias else None
 
     def forward(self, x):
+        shape = getattr(x, "shape", None)
+        if shape is None or len(shape) == 0 or shape[-1] != self.in_features:
+            raise ValueError(
+                f"Linear expects input (..., {self.in_features}) (in_features), got shape "
+                f"{None if shape is None else tuple(shape)}"
+            )
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:

@@ -5,7 +5,7 @@ registers it under that name; names nest with dots (``encoder.linear.weight``), 
 saved from the book's PyTorch model loads without renaming.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
@@ -131,6 +131,11 @@ class Module:
         """Copy the arrays of ``state`` into this module's parameters and buffers (in place, so
         views held by an optimizer stay valid). Returns (missing, unexpected) keys; with ``strict``
         any missing key, unexpected key or shape mismatch raises a ValueError listing them all."""
+        if not isinstance(state, Mapping):
+            raise TypeError(
+                f"load_state_dict expects a mapping of names to arrays (a state_dict), got "
+                f"{type(state).__name__}"
+            )
         own = dict(self.named_parameters())
         buffers = dict(self.named_buffers())
         missing = [k for k in [*own, *buffers] if k not in state]
