@@ -46,11 +46,13 @@ def fit(
     max_steps: int | None = None,
     desc: str = "train",
     save_every: float = 600.0,
+    title: str | None = None,
 ) -> dict:
     """Train for ``epochs`` epochs in all (counting those in a resumed checkpoint); return the
     history {'epoch': [...], 'loss': [...], 'seconds': [...]} (loss: the mean over the epoch's
     batches). ``config`` (JSON) is stored in the checkpoint and history so that ``sample`` and
-    ``eval`` can rebuild the model. ``max_steps`` cuts every epoch short (quick runs)."""
+    ``eval`` can rebuild the model. ``max_steps`` cuts every epoch short (quick runs). ``title``
+    heads the loss plot (default: ``desc``)."""
     if epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs}")
     out = Path(out)
@@ -69,6 +71,7 @@ def fit(
         loader.epoch = epoch - 1
         tick = last_save = time.perf_counter()
         total, count = done_loss, done  # nonzero only in an epoch resumed mid-way
+        step_losses = []  # this epoch's, for the loss plot of a one-epoch run
         n = len(loader) if max_steps is None else min(len(loader), max_steps)
         with tqdm(
             total=n, initial=count, desc=f"{desc} epoch {epoch}/{epochs}", mininterval=1.0
@@ -91,6 +94,7 @@ def fit(
                 optimizer.step()
                 total += value
                 count += 1
+                step_losses.append(value)
                 bar.update()
                 if count % 100 == 0:
                     bar.set_postfix(loss=f"{total / count:.4f}", refresh=False)
@@ -105,7 +109,10 @@ def fit(
         done, done_loss, done_seconds = 0, 0.0, 0.0
         print(f"epoch {epoch}: loss {total / count:.4f} ({history['seconds'][-1]:.1f} s)")
         save(path, model, optimizer, rng, epoch, history, config)
-        write_history(out, history, config)
+        whole = len(step_losses) == count  # not resumed mid-way: every step's loss is here
+        write_history(
+            out, history, config, title or f"{desc}: training loss", step_losses if whole else None
+        )
     return history
 
 
@@ -156,13 +163,24 @@ def restore(path, model, optimizer=None, rng=None) -> dict:
     return {"step": 0, "step_loss": 0.0, "step_seconds": 0.0, **meta}
 
 
-def write_history(out: Path, history: dict, config: dict | None) -> None:
-    """``history.json`` (loss and seconds per epoch, and the config) and ``loss.png``."""
+def write_history(
+    out: Path, history: dict, config: dict | None, title: str | None = None, step_losses=None
+) -> None:
+    """``history.json`` (loss and seconds per epoch, and the config) and ``loss.png``: the loss per
+    epoch, or per step when there is one epoch and ``step_losses`` holds its steps' losses."""
+    from matplotlib.ticker import MaxNLocator
+
     from scratch.viz import plt, save  # matplotlib only when a run writes its figures
 
     record = {"config": config or {}, **history}
     (out / "history.json").write_text(json.dumps(record, indent=2) + "\n")
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.plot(history["epoch"], history["loss"], marker="o")
-    ax.set(xlabel="epoch", ylabel="training loss (mean over the epoch)", title=out.name)
+    if len(history["epoch"]) == 1 and step_losses:
+        ax.plot(np.arange(1, len(step_losses) + 1), step_losses, marker=".")
+        ax.set(xlabel="step (one epoch)", ylabel="training loss (per batch)")
+    else:
+        ax.plot(history["epoch"], history["loss"], marker="o")
+        ax.set(xlabel="epoch", ylabel="training loss (mean over the epoch)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(title or out.name, fontsize=9)
     save(fig, out / "loss.png")
