@@ -41,7 +41,7 @@ def atomic_write(path: Path, write) -> None:
 def trained_model(kind: str, checkpoint: Path):
     """(float32 model in eval mode, constructor config, run metadata, diffuser settings or None)."""
     if kind in ("unet", "unet_cond"):
-        from scratch.steps.step10_diffusion import load  # the EMA's weights, as `sample` uses
+        from scratch.eval.sampling import load  # the EMA's weights, as `sample` uses
 
         model, diffuser, run_config, _ = load(checkpoint, seed=0)
         _, meta = load_checkpoint(checkpoint)

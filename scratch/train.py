@@ -1,18 +1,25 @@
 """The training loop shared by the models: epochs of mini-batch steps with a progress bar, a
 checkpoint after every epoch, exact resume, ``history.json`` and a loss-curve PNG.
 
-    history = fit(lambda batch: model.get_loss(batch[0]), model, optimizer, loader,
-                  epochs=30, out="runs/vae", rng=model.rng, resume=True)
+A step shows the book's loop and lets a :class:`Trainer` keep the books::
 
-One step is ``optimizer.zero_grad(); loss = loss_fn(batch); loss.backward(); optimizer.step()``.
-The checkpoint ``out/checkpoint.npz`` holds the model's state_dict (``model.<name>``), the
-optimizer's (``optimizer.state.<i>.<name>``: Adam's moments and step counts) and, as metadata,
-the finished epochs, the state of ``rng`` (the model's noise) and the history. Since the loader's
-order of epoch e depends only on (seed, e), a run resumed after epoch e continues exactly as the
-uninterrupted run would have: the parameters agree bit for bit. Long epochs (the U-Net's) are
-also checkpointed mid-epoch every ``save_every`` seconds, with the number of batches done: a
-resume skips those batches of the epoch's order, so a run cut off by a time limit loses at most
-``save_every`` seconds and still continues bit for bit.
+    trainer = Trainer(model, optimizer, loader, epochs=30, out="runs/vae", rng=model.rng)
+    for epoch in trainer.epochs():
+        for (x,) in trainer.batches():
+            optimizer.zero_grad()
+            loss = model.get_loss(x)
+            loss.backward()
+            optimizer.step()
+            trainer.log(loss)
+
+and :func:`fit` is that loop for a given ``loss_fn(batch)``. The checkpoint ``out/checkpoint.npz``
+holds the model's state_dict (``model.<name>``), the optimizer's (``optimizer.state.<i>.<name>``:
+Adam's moments and step counts) and, as metadata, the finished epochs, the state of ``rng`` (the
+model's noise) and the history. Since the loader's order of epoch e depends only on (seed, e), a
+run resumed after epoch e continues exactly as the uninterrupted run would have: the parameters
+agree bit for bit. Long epochs (the U-Net's) are also checkpointed mid-epoch every ``save_every``
+seconds, with the number of batches done: a resume skips those batches of the epoch's order, so a
+run cut off by a time limit loses at most ``save_every`` seconds and still continues bit for bit.
 """
 
 import itertools
@@ -33,87 +40,126 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
 
 
-def fit(
-    loss_fn,
-    model,
-    optimizer,
-    loader,
-    epochs: int,
-    out,
-    rng: np.random.Generator | None = None,
-    resume: bool = False,
-    config: dict | None = None,
-    max_steps: int | None = None,
-    desc: str = "train",
-    save_every: float = 600.0,
-    title: str | None = None,
-) -> dict:
-    """Train for ``epochs`` epochs in all (counting those in a resumed checkpoint); return the
-    history {'epoch': [...], 'loss': [...], 'seconds': [...]} (loss: the mean over the epoch's
-    batches). ``config`` (JSON) is stored in the checkpoint and history so that ``sample`` and
+class Trainer:
+    """The books of a training run: which epochs and batches are left (after ``resume``), the
+    loss history, the checkpoints (after every epoch, and every ``save_every`` seconds mid-epoch)
+    and the stop on a NaN loss. ``epochs`` counts the epochs in all, those in a resumed checkpoint
+    included. ``config`` (JSON) is stored in the checkpoint and history so that ``sample`` and
     ``eval`` can rebuild the model. ``max_steps`` cuts every epoch short (quick runs). ``title``
-    heads the loss plot (default: ``desc``)."""
-    if epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs}")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / CHECKPOINT
-    history = {"epoch": [], "loss": [], "seconds": []}
-    start, done, done_loss, done_seconds = 0, 0, 0.0, 0.0  # a mid-epoch checkpoint's progress
-    if resume and path.exists():
-        meta = restore(path, model, optimizer, rng)
-        start, history = meta["epoch"], meta["history"]
-        done, done_loss, done_seconds = meta["step"], meta["step_loss"], meta["step_seconds"]
-        print(f"resumed from {path} after epoch {start}" + (f", step {done}" if done else ""))
-    elif resume:
-        print(f"no checkpoint at {path}: starting from scratch")
-    for epoch in range(start + 1, epochs + 1):
-        loader.epoch = epoch - 1
-        tick = last_save = time.perf_counter()
-        total, count = done_loss, done  # nonzero only in an epoch resumed mid-way
-        step_losses = []  # this epoch's, for the loss plot of a one-epoch run
-        n = len(loader) if max_steps is None else min(len(loader), max_steps)
-        with tqdm(
-            total=n, initial=count, desc=f"{desc} epoch {epoch}/{epochs}", mininterval=1.0
-        ) as bar:
-            for batch in itertools.islice(loader, count, n):
-                optimizer.zero_grad()
-                loss = loss_fn(batch)
-                value = loss.item()
-                if not math.isfinite(value):
-                    saved = (
-                        f"the last checkpoint is saved in {path}"
-                        if path.exists()
-                        else "nothing was checkpointed yet"
-                    )
-                    raise TrainingDiverged(
-                        f"the loss became {value} at epoch {epoch}, step {count + 1}; {saved}. "
-                        "Try a smaller learning rate."
-                    )
-                loss.backward()
-                optimizer.step()
-                total += value
-                count += 1
-                step_losses.append(value)
-                bar.update()
-                if count % 100 == 0:
-                    bar.set_postfix(loss=f"{total / count:.4f}", refresh=False)
+    heads the loss plot (default: '<desc>: training loss')."""
+
+    def __init__(
+        self,
+        model,
+        optimizer,
+        loader,
+        epochs: int,
+        out,
+        rng: np.random.Generator | None = None,
+        resume: bool = False,
+        config: dict | None = None,
+        max_steps: int | None = None,
+        desc: str = "train",
+        save_every: float = 600.0,
+        title: str | None = None,
+    ):
+        if not isinstance(epochs, int | np.integer) or epochs < 1:
+            raise ValueError(f"epochs must be a positive integer, got {epochs}")
+        self.model, self.optimizer, self.loader, self.rng = model, optimizer, loader, rng
+        self.num_epochs, self.config, self.max_steps = int(epochs), config, max_steps
+        self.desc, self.save_every = desc, save_every
+        self.title = title or f"{desc}: training loss"
+        self.out = Path(out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.path = self.out / CHECKPOINT
+        self.history = {"epoch": [], "loss": [], "seconds": []}
+        self.start, self.epoch = 0, 0
+        # the unfinished epoch's progress: batches done, their summed loss, seconds spent
+        self.count, self.total, self.done_seconds = 0, 0.0, 0.0
+        if resume and self.path.exists():
+            meta = restore(self.path, model, optimizer, rng)
+            self.start, self.history = meta["epoch"], meta["history"]
+            self.count, self.total = meta["step"], meta["step_loss"]
+            self.done_seconds = meta["step_seconds"]
+            step = f", step {self.count}" if self.count else ""
+            print(f"resumed from {self.path} after epoch {self.start}{step}")
+        elif resume:
+            print(f"no checkpoint at {self.path}: starting from scratch")
+
+    def epochs(self):
+        """Yield the epochs left (1-based); after each, record it, checkpoint and write the history."""
+        for epoch in range(self.start + 1, self.num_epochs + 1):
+            self.epoch = epoch
+            self.loader.epoch = epoch - 1
+            self.tick = time.perf_counter()
+            whole = self.count == 0  # not resumed mid-way: every step's loss will be logged
+            self.step_losses = []  # this epoch's, for the loss plot of a one-epoch run
+            yield epoch
+            seconds = self.done_seconds + time.perf_counter() - self.tick
+            mean = self.total / max(self.count, 1)
+            self.history["epoch"].append(epoch)
+            self.history["loss"].append(mean)
+            self.history["seconds"].append(seconds)
+            self.count, self.total, self.done_seconds = 0, 0.0, 0.0
+            print(f"epoch {epoch}: loss {mean:.4f} ({seconds:.1f} s)")
+            self.save(epoch)
+            steps = self.step_losses if whole else None
+            write_history(self.out, self.history, self.config, self.title, steps)
+
+    def batches(self):
+        """Yield the current epoch's batches not done yet, with a progress bar; after a batch's
+        step, checkpoint mid-epoch when ``save_every`` seconds have passed since the last save."""
+        n = len(self.loader) if self.max_steps is None else min(len(self.loader), self.max_steps)
+        last_save = time.perf_counter()
+        desc = f"{self.desc} epoch {self.epoch}/{self.num_epochs}"
+        with tqdm(total=n, initial=self.count, desc=desc, mininterval=1.0) as self.bar:
+            for batch in itertools.islice(self.loader, self.count, n):
+                yield batch
+                self.count += 1
+                self.bar.update()
                 now = time.perf_counter()
-                if now - last_save >= save_every and count < n:
-                    progress = (count, total, done_seconds + now - tick)
-                    save(path, model, optimizer, rng, epoch - 1, history, config, progress)
+                if now - last_save >= self.save_every and self.count < n:
+                    progress = (self.count, self.total, self.done_seconds + now - self.tick)
+                    self.save(self.epoch - 1, progress)
                     last_save = now
-        history["epoch"].append(epoch)
-        history["loss"].append(total / count)
-        history["seconds"].append(done_seconds + time.perf_counter() - tick)
-        done, done_loss, done_seconds = 0, 0.0, 0.0
-        print(f"epoch {epoch}: loss {total / count:.4f} ({history['seconds'][-1]:.1f} s)")
-        save(path, model, optimizer, rng, epoch, history, config)
-        whole = len(step_losses) == count  # not resumed mid-way: every step's loss is here
-        write_history(
-            out, history, config, title or f"{desc}: training loss", step_losses if whole else None
-        )
-    return history
+
+    def log(self, loss) -> float:
+        """Add a batch's loss (a Tensor) to the epoch's mean; stop if it is NaN or infinite."""
+        value = loss.item()
+        if not math.isfinite(value):
+            saved = (
+                f"the last checkpoint is saved in {self.path}"
+                if self.path.exists()
+                else "nothing was checkpointed yet"
+            )
+            raise TrainingDiverged(
+                f"the loss became {value} at epoch {self.epoch}, step {self.count + 1}; {saved}. "
+                "Try a smaller learning rate."
+            )
+        self.total += value
+        self.step_losses.append(value)
+        if (self.count + 1) % 100 == 0:
+            self.bar.set_postfix(loss=f"{self.total / (self.count + 1):.4f}", refresh=False)
+        return value
+
+    def save(self, epoch: int, progress=(0, 0.0, 0.0)) -> Path:
+        return save(self.path, self.model, self.optimizer, self.rng, epoch, self.history,
+                    self.config, progress)  # fmt: skip
+
+
+def fit(loss_fn, model, optimizer, loader, epochs: int, out, **options) -> dict:
+    """Train with :class:`Trainer` (``options`` are its own) on the loss ``loss_fn(batch)``;
+    return the history {'epoch': [...], 'loss': [...], 'seconds': [...]} (loss: the mean over the
+    epoch's batches)."""
+    trainer = Trainer(model, optimizer, loader, epochs, out, **options)
+    for _ in trainer.epochs():
+        for batch in trainer.batches():
+            optimizer.zero_grad()
+            loss = loss_fn(batch)
+            loss.backward()
+            optimizer.step()
+            trainer.log(loss)
+    return trainer.history
 
 
 def save(
@@ -177,10 +223,10 @@ def write_history(
     fig, ax = plt.subplots(figsize=(5, 3.5))
     if len(history["epoch"]) == 1 and step_losses:
         ax.plot(np.arange(1, len(step_losses) + 1), step_losses, marker=".")
-        ax.set(xlabel="step (one epoch)", ylabel="training loss (per batch)")
+        ax.set(xlabel="step (of the one epoch)", ylabel="training loss (per batch)")
     else:
         ax.plot(history["epoch"], history["loss"], marker="o")
         ax.set(xlabel="epoch", ylabel="training loss (mean over the epoch)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title(title or out.name, fontsize=9)
+    ax.set_title(title or f"{out.name}: training loss", fontsize=9)
     save(fig, out / "loss.png")

@@ -6,7 +6,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scratch.models import samplers
-from scratch.models.diffusion import EMA, NULL_LABEL, Diffuser, drop_labels, pos_encoding
+from scratch.models.diffusion import NULL_LABEL, Diffuser, drop_labels
+from scratch.models.ema import EMA
+from scratch.models.unet import pos_encoding
 
 
 @pytest.fixture(scope="module")

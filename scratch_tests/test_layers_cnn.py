@@ -8,9 +8,10 @@ from hypothesis import strategies as st
 
 from scratch import nn
 from scratch.autograd import Tensor, concat, gradcheck, no_grad
+from scratch.models.ema import update_batchnorm
 from scratch.nn import BatchNorm2d, Conv2d, Embedding, MaxPool2d, Upsample
 from scratch.nn.conv import conv2d
-from scratch.nn.norm import batch_norm2d, update_batchnorm
+from scratch.nn.norm import batch_norm2d
 from scratch.nn.pooling import max_pool2d, upsample_bilinear2x
 
 try:

@@ -7,11 +7,13 @@ import pytest
 import scratch.nn.functional as F
 from scratch import nn
 from scratch.checkpoint import load_checkpoint, save_checkpoint
-from scratch.models.diffusion import EMA, NULL_LABEL, Diffuser
+from scratch.data.toy import stand_in_digits
+from scratch.eval import sampling
+from scratch.models.diffusion import NULL_LABEL, Diffuser
+from scratch.models.ema import EMA, WithEMA, split_ema
 from scratch.models.unet import UNet
 from scratch.optim import Adam
 from scratch.steps import step10_diffusion
-from scratch.steps._latent import stand_in_digits
 from scratch.train import split_state
 from scratch_tests.conftest import need
 
@@ -61,11 +63,11 @@ def test_conditional_training_then_a_labelled_ddim_grid_with_ema_weights(stand_i
     out = ["--out", str(tmp_path)]
     result = step10_diffusion.main(["train", *TINY, "--conditional", "--ema", *out])
     assert result["epochs"] == 1 and np.isfinite(result["loss_last"])
-    model, _, config, _ = step10_diffusion.load(tmp_path / "checkpoint.npz", seed=0)
+    model, _, config, _ = sampling.load(tmp_path / "checkpoint.npz", seed=0)
     state, _ = load_checkpoint(tmp_path / "checkpoint.npz")
     assert config["conditional"] and config["ema"]
     averages = EMA(model)
-    averages.load_state_dict(step10_diffusion.split_ema(split_state(state)[1])[0])
+    averages.load_state_dict(split_ema(split_state(state)[1])[0])
     assert averages.num_updates == 3  # 48 images in batches of 16
     for name, p in model.named_parameters():  # sampling uses the averages, not the last weights
         np.testing.assert_array_equal(p.data, averages.averages()[name])
@@ -89,7 +91,7 @@ def test_conditional_training_then_a_labelled_ddim_grid_with_ema_weights(stand_i
         flags = ["--sampler", sampler, "--steps", "3", "--n", "10", "--labels", "0..9"]
         result = step10_diffusion.main(["sample", *out, *flags])
         assert result["sampler"] == sampler and (tmp_path / f"samples_{sampler}3.png").is_file()
-    model, *_ = step10_diffusion.load(tmp_path / "checkpoint.npz", seed=0, ema=False)
+    model, *_ = sampling.load(tmp_path / "checkpoint.npz", seed=0, ema=False)
     np.testing.assert_array_equal(model.label_emb.weight.data, state["model.label_emb.weight"])
 
 
@@ -101,7 +103,7 @@ def test_saving_the_ema_leaves_the_training_model_untouched(stand_in, tmp_path):
     model = UNet(channels=(4, 8, 8))
     x = np.random.default_rng(0).random((4, 1, 28, 28), dtype=np.float32)
     t = np.array([1, 10, 100, 1000])
-    optimizer = step10_diffusion.WithEMA(Adam(model.parameters()), model, lambda: [(x, t)])
+    optimizer = WithEMA(Adam(model.parameters()), model, lambda: [(x, t)])
     optimizer.zero_grad()
     F.mse_loss(model(x, t), np.zeros_like(x)).backward()
     optimizer.step()
@@ -216,5 +218,5 @@ def test_interrupted_sampling_resumes_to_the_same_images(stand_in, tmp_path, mon
     assert meta["done"] == 5 and straight.shape == (5, 1, 28, 28)
     np.testing.assert_array_equal(resumed["images"], straight)
     other_chunks = [*draw[:4], "3", *draw[5:], "--resume"]  # --chunk 3: not the same draws
-    with pytest.raises(ValueError, match="run without --resume"):
+    with pytest.raises(ValueError, match="start afresh without resuming"):
         step10_diffusion.main(other_chunks)

@@ -8,10 +8,10 @@ import pytest
 from scratch import Tensor, nn
 from scratch.autograd import no_grad
 from scratch.data import MNIST, ArrayDataset, DataLoader, available
+from scratch.data.toy import stand_in_digits
 from scratch.models.hvae import HVAE
 from scratch.models.vae import VAE
 from scratch.optim import Adam
-from scratch.steps._latent import stand_in_digits
 from scratch.train import CHECKPOINT, TrainingDiverged, fit
 
 

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from scratch.autograd import Tensor, no_grad
-from scratch.models.diffusion import NULL_LABEL
-from scratch.models.unet import UNet, UNetCond
+from scratch.models.unet import NULL_LABEL, UNet, UNetCond
 
 try:
     import torch

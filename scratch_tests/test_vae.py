@@ -7,11 +7,11 @@ from hypothesis import strategies as st
 
 from scratch import Tensor, nn
 from scratch.autograd import gradcheck, no_grad
+from scratch.data.toy import stand_in_digits
 from scratch.models.bounds import log_normal, logmeanexp
 from scratch.models.hvae import HVAE
 from scratch.models.vae import VAE, gaussian_kl, gaussian_kl_composite
 from scratch.optim import Adam
-from scratch.steps._latent import stand_in_digits
 from scratch_tests.torch_book import book_model
 
 MODELS = (VAE, HVAE)

@@ -48,3 +48,17 @@ def two_moons(n: int, rng=None, noise: float = 0.1) -> np.ndarray:
     x = np.where(upper, np.cos(a), 1 - np.cos(a)) - 0.5
     y = np.where(upper, np.sin(a), 0.5 - np.sin(a)) - 0.25
     return (np.stack([x, y], axis=1) + noise * rng.standard_normal((n, 2))).astype(np.float32)
+
+
+def stand_in_digits(n: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, 784) float32 images in [0, 1] standing in for MNIST: a bright ring or bar of random
+    position, size and thickness on black (a smooth low-dimensional family, so a VAE can fit it)."""
+    yy, xx = np.mgrid[0:28, 0:28].astype(np.float32)  # (28, 28) each
+    c = rng.uniform(9, 19, (n, 2, 1, 1)).astype(np.float32)  # centres
+    r = rng.uniform(4, 9, (n, 1, 1)).astype(np.float32)  # radii / half lengths
+    w = rng.uniform(1.0, 2.5, (n, 1, 1)).astype(np.float32)  # stroke widths
+    dist = np.hypot(yy - c[:, 0], xx - c[:, 1])  # (n, 28, 28)
+    ring = np.abs(dist - r)
+    bar = np.where(np.abs(xx - c[:, 1]) < r, np.abs(yy - c[:, 0]), 99.0)
+    d = np.where(rng.random((n, 1, 1)) < 0.5, ring, bar)
+    return np.clip(1.5 - d / w, 0, 1).reshape(n, 784).astype(np.float32)

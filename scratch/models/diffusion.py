@@ -1,5 +1,6 @@
 """Diffusion (steps 9-10): the noise schedule, q(x_t | x_0), the book's reverse step and DDPM
-sampler (the few-step samplers are in :mod:`scratch.models.samplers`), classifier-free guidance, label dropping for its training, and a weight EMA.
+sampler, classifier-free guidance and label dropping for its training. The few-step samplers are
+in :mod:`scratch.models.samplers`, the weight EMA in :mod:`scratch.models.ema`.
 
 ``t`` is 1-based as in the book: t = 1..T, and t = 0 is the clean data (alpha_bar_0 = 1).
 
@@ -22,8 +23,8 @@ from tqdm import tqdm
 
 from scratch.autograd import no_grad
 from scratch.models import samplers
+from scratch.models.unet import NULL_LABEL
 
-NULL_LABEL = -1
 SCHEDULES = ("linear", "cosine")
 SAMPLERS = ("ddpm", "ddim", "dpm++2m", "heun")
 SPACINGS = ("linear", "quadratic")
@@ -55,17 +56,6 @@ def cosine_betas(num_timesteps: int, s: float = 0.008, max_beta: float = 0.999) 
     t = np.arange(num_timesteps + 1) / num_timesteps  # t/T for t = 0..T
     f = np.cos((t + s) / (1 + s) * np.pi / 2) ** 2
     return np.minimum(1.0 - f[1:] / f[:-1], max_beta)
-
-
-def pos_encoding(timesteps, output_dim: int) -> np.ndarray:
-    """The book's sinusoidal embedding of timesteps (N,) -> (N, D) float32, with
-    v[:, i] = sin(t / 10000^(i/D)) for even i and cos(t / 10000^(i/D)) for odd i."""
-    t, rows = np.unique(np.asarray(timesteps).ravel(), return_inverse=True)  # each t once
-    angle = t[:, None] / 10000.0 ** (np.arange(output_dim) / output_dim)  # (U, D)
-    v = np.empty(angle.shape, dtype=np.float32)
-    v[:, 0::2] = np.sin(angle[:, 0::2])
-    v[:, 1::2] = np.cos(angle[:, 1::2])
-    return v[rows]  # (N, D)
 
 
 class Diffuser:
@@ -405,84 +395,6 @@ def drop_labels(labels, p: float = 0.1, rng=None, per: str = "example") -> np.nd
     else:
         raise ValueError(f"per must be 'example' or 'batch', got {per!r}")
     return labels
-
-
-class EMA:
-    """An exponential moving average of weights, bias-corrected as Adam's moments:
-
-        shadow_n = decay shadow_{n-1} + (1 - decay) param_n,   shadow_0 = 0,
-        average_n = shadow_n / (1 - decay^n)   (weights (1 - decay) decay^(n-k) / (1 - decay^n)).
-
-    Starting from zero rather than from the initial weights keeps the random initialisation out of
-    the average (with shadow_0 = param_0 it would keep the weight decay^n: 10% after 2,300 steps).
-    ``params`` is a mapping name -> array (or anything with a ``.data`` array, like a Parameter),
-    or a Module (its ``named_parameters()``). Sample with the averages via :meth:`applied_to`.
-    """
-
-    def __init__(self, params, decay: float = 0.999):
-        if not 0.0 <= decay < 1.0:
-            raise ValueError(f"decay must lie in [0, 1), got {decay}")
-        self.decay, self.num_updates = decay, 0
-        self.shadow = {name: np.zeros_like(a) for name, a in _arrays(params).items()}
-
-    def update(self, params) -> None:
-        arrays = _arrays(params)
-        if arrays.keys() != self.shadow.keys():
-            raise ValueError("EMA.update: the parameter names differ from those it was built with")
-        for name, a in arrays.items():
-            self.shadow[name] += (1.0 - self.decay) * (a - self.shadow[name])
-        self.num_updates += 1
-
-    def averages(self) -> dict:
-        """name -> average_n = shadow_n / (1 - decay^n)."""
-        if self.num_updates == 0:
-            raise ValueError("EMA.averages: no update yet, so there is nothing to average")
-        correction = 1.0 - self.decay**self.num_updates
-        return {name: (a / correction).astype(a.dtype) for name, a in self.shadow.items()}
-
-    def state_dict(self) -> dict:
-        """The shadows by name, and ``num_updates`` (n)."""
-        state = {name: a.copy() for name, a in self.shadow.items()}
-        return {**state, "num_updates": np.array(self.num_updates, dtype=np.int64)}
-
-    def load_state_dict(self, state: dict) -> None:
-        if "num_updates" not in state:
-            raise ValueError(
-                "EMA.load_state_dict: no num_updates entry (an EMA saved before the average was "
-                "bias-corrected, whose shadow started at the initial weights); sample with the "
-                "last weights instead (--no-ema)"
-            )
-        shadow = {name: a for name, a in state.items() if name != "num_updates"}
-        if shadow.keys() != self.shadow.keys():
-            raise ValueError("EMA.load_state_dict: the names differ from the EMA's parameters")
-        self.shadow = {
-            name: np.array(a, dtype=self.shadow[name].dtype) for name, a in shadow.items()
-        }
-        self.num_updates = int(state["num_updates"])
-
-    def copy_to(self, params) -> None:
-        """Write the averages into ``params`` in place."""
-        averages = self.averages()
-        for name, a in _arrays(params).items():
-            a[...] = averages[name]
-
-    @contextmanager
-    def applied_to(self, params):
-        """Temporarily swap the averages into ``params`` (e.g. to sample), then restore them."""
-        backup = {name: a.copy() for name, a in _arrays(params).items()}
-        self.copy_to(params)
-        try:
-            yield
-        finally:
-            for name, a in _arrays(params).items():
-                a[...] = backup[name]
-
-
-def _arrays(params) -> dict:
-    """name -> the underlying ndarray (a view, so in-place writes reach the parameter)."""
-    if hasattr(params, "named_parameters"):
-        params = dict(params.named_parameters())
-    return {name: _ndarray(p) for name, p in params.items()}
 
 
 def _ndarray(a) -> np.ndarray:

@@ -4,7 +4,7 @@ import numpy as np
 
 from scratch import nn
 
-from .diffusion import pos_encoding
+from .unet import pos_encoding
 
 
 class ToyDenoiser(nn.Module):

@@ -25,7 +25,18 @@ from scratch.nn import (
     Upsample,
 )
 
-from .diffusion import NULL_LABEL, pos_encoding
+NULL_LABEL = -1  # a row without a label: no label embedding (the book's labels=None)
+
+
+def pos_encoding(timesteps, output_dim: int) -> np.ndarray:
+    """The book's sinusoidal embedding of timesteps (N,) -> (N, D) float32, with
+    v[:, i] = sin(t / 10000^(i/D)) for even i and cos(t / 10000^(i/D)) for odd i."""
+    t, rows = np.unique(np.asarray(timesteps).ravel(), return_inverse=True)  # each t once
+    angle = t[:, None] / 10000.0 ** (np.arange(output_dim) / output_dim)  # (U, D)
+    v = np.empty(angle.shape, dtype=np.float32)
+    v[:, 0::2] = np.sin(angle[:, 0::2])
+    v[:, 1::2] = np.cos(angle[:, 1::2])
+    return v[rows]  # (N, D)
 
 
 class ConvBlock(Module):

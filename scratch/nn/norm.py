@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from scratch.autograd import Function, no_grad
+from scratch.autograd import Function
 from scratch.kernels.norm import channel_affine, channel_moments, channel_sums
 
 from .module import Module, Parameter
@@ -107,24 +107,3 @@ class BatchNorm2d(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
-
-
-def update_batchnorm(model: Module, batches) -> None:
-    """Recompute the running statistics of every BatchNorm2d in ``model`` as the plain mean over
-    ``batches`` (each a tuple of the model's arguments), run in training mode without gradients,
-    as ``torch.optim.swa_utils.update_bn``. Averaged weights (an EMA) need the statistics of their
-    own activations: those kept while training belong to the last weights."""
-    norms = [m for m in model.modules() if isinstance(m, BatchNorm2d)]
-    momenta, training = [m.momentum for m in norms], model.training
-    for m in norms:
-        m.running_mean[...], m.running_var[...], m.num_batches_tracked[...] = 0, 1, 0
-        m.momentum = None
-    model.train()
-    try:
-        with no_grad():
-            for args in batches:
-                model(*args)
-    finally:
-        for m, momentum in zip(norms, momenta, strict=True):
-            m.momentum = momentum
-        model.train(training)

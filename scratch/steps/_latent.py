@@ -1,6 +1,6 @@
 """What ``scratch vae`` and ``scratch hvae`` share: ``train | sample | eval`` on MNIST.
 
-``train`` fits the model with the shared loop (checkpoint after every epoch, ``--resume``), then
+``train`` runs the step's loop (a Trainer checkpoints after every epoch, ``--resume`` continues), then
 writes the loss curve, an 8x8 grid of samples, reconstructions and a latent traversal. ``sample``
 and ``eval`` load ``OUT/checkpoint.npz``; ``eval`` reports the test ELBO, the IWAE estimate of
 log p(x) with k draws and the active units, in ``eval.json``.
@@ -12,8 +12,9 @@ import numpy as np
 
 from scratch import nn, pretrained
 from scratch.data import MNIST, ArrayDataset, DataLoader, available
+from scratch.data.toy import stand_in_digits
 from scratch.optim import Adam
-from scratch.train import CHECKPOINT, fit, restore
+from scratch.train import CHECKPOINT, Trainer, restore
 from scratch.viz import image_grid, quick_note
 
 from . import _shipped
@@ -21,20 +22,6 @@ from ._common import have, make_parser, parse, write_json
 
 MNIST_FILES = ("mnist/train-images-idx3-ubyte.gz", "mnist/t10k-images-idx3-ubyte.gz")
 QUICK = {"epochs": 3, "subset": 3000, "k": 50, "eval_n": 200}
-
-
-def stand_in_digits(n: int, rng: np.random.Generator) -> np.ndarray:
-    """(n, 784) float32 images in [0, 1] standing in for MNIST: a bright ring or bar of random
-    position, size and thickness on black (a smooth low-dimensional family, so a VAE can fit it)."""
-    yy, xx = np.mgrid[0:28, 0:28].astype(np.float32)  # (28, 28) each
-    c = rng.uniform(9, 19, (n, 2, 1, 1)).astype(np.float32)  # centres
-    r = rng.uniform(4, 9, (n, 1, 1)).astype(np.float32)  # radii / half lengths
-    w = rng.uniform(1.0, 2.5, (n, 1, 1)).astype(np.float32)  # stroke widths
-    dist = np.hypot(yy - c[:, 0], xx - c[:, 1])  # (n, 28, 28)
-    ring = np.abs(dist - r)
-    bar = np.where(np.abs(xx - c[:, 1]) < r, np.abs(yy - c[:, 0]), 99.0)
-    d = np.where(rng.random((n, 1, 1)) < 0.5, ring, bar)
-    return np.clip(1.5 - d / w, 0, 1).reshape(n, 784).astype(np.float32)
 
 
 def load_images(train: bool, quick: bool, seed: int) -> np.ndarray:
@@ -65,8 +52,9 @@ def make_parser_for(name: str, description: str, lr: float, hidden_dim: int):
     return parser
 
 
-def run(model_cls, name: str, description: str, lr: float, hidden_dim: int, argv) -> dict:
-    """Parse the command line and run ``train``, ``sample`` or ``eval``."""
+def run(model_cls, name: str, description: str, lr: float, hidden_dim: int, loop, argv) -> dict:
+    """Parse the command line and run ``train`` (the step's ``loop(model, optimizer, trainer)``),
+    ``sample`` or ``eval``."""
     args = parse(make_parser_for(name, description, lr, hidden_dim), argv)
     if args.quick:
         args.epochs = min(args.epochs, QUICK["epochs"])
@@ -78,7 +66,7 @@ def run(model_cls, name: str, description: str, lr: float, hidden_dim: int, argv
                 f"--{flag.replace('_', '-')} must be positive, got {getattr(args, flag)}"
             )
     if args.action == "train":
-        result = train(model_cls, name, args)
+        result = train(model_cls, name, loop, args)
         if args.quick:  # the demo's run also reports the bounds
             result.update(evaluate(model_cls, args))
         return result
@@ -110,7 +98,7 @@ def load(model_cls, args):
     return model
 
 
-def train(model_cls, name: str, args) -> dict:
+def train(model_cls, name: str, loop, args) -> dict:
     x = load_images(True, args.quick, args.seed)
     if args.subset is not None:
         x = x[: args.subset]
@@ -128,20 +116,11 @@ def train(model_cls, name: str, args) -> dict:
     optimizer = Adam(model.parameters(), lr=args.lr)
     loader = DataLoader(ArrayDataset(x), args.batch_size, shuffle=True, seed=args.seed)
     print(f"{name}: {len(x)} images, {args.epochs} epochs, {config}")
-    history = fit(
-        lambda batch: model.get_loss(batch[0]),
-        model,
-        optimizer,
-        loader,
-        args.epochs,
-        args.out,
-        rng=model.rng,
-        resume=args.resume,
-        config=config,
-        desc=name,
-        title=f"{name}: training loss"
-        + (f"\n{quick_note(args.epochs * len(loader))}" if args.quick else ""),
-    )
+    trainer = Trainer(model, optimizer, loader, args.epochs, args.out, rng=model.rng,
+                      resume=args.resume, config=config, desc=name,
+                      title=loss_title(name, args, len(loader)))  # fmt: skip
+    loop(model, optimizer, trainer)
+    history = trainer.history
     test = load_images(False, args.quick, args.seed)[:64]
     what = f"{name} ({args.likelihood}), epoch {len(history['loss'])}"
     if not all(available(f) for f in MNIST_FILES):
@@ -155,6 +134,13 @@ def train(model_cls, name: str, args) -> dict:
         "loss_last": round(history["loss"][-1], 4),
         "seconds_per_epoch": round(float(np.median(history["seconds"])), 2),
     }
+
+
+def loss_title(name: str, args, batches: int) -> str:
+    """The loss plot's title; in --quick it says how many steps the model was trained for."""
+    return f"{name}: training loss" + (
+        f"\n{quick_note(args.epochs * batches)}" if args.quick else ""
+    )
 
 
 def grid(images: np.ndarray, path, **titles):

@@ -6,5 +6,16 @@ from scratch.models.vae import VAE
 from ._latent import run
 
 
+def loop(model, optimizer, trainer) -> None:
+    """The book's training loop; the trainer skips what a resumed run has done and checkpoints."""
+    for _epoch in trainer.epochs():
+        for (x,) in trainer.batches():
+            optimizer.zero_grad()
+            loss = model.get_loss(x)
+            loss.backward()
+            optimizer.step()
+            trainer.log(loss)
+
+
 def main(argv=None) -> dict:
-    return run(VAE, "vae", __doc__.split("\n")[0], lr=3e-4, hidden_dim=200, argv=argv)
+    return run(VAE, "vae", __doc__.split("\n")[0], lr=3e-4, hidden_dim=200, loop=loop, argv=argv)

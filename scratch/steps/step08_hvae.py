@@ -6,5 +6,16 @@ from scratch.models.hvae import HVAE
 from ._latent import run
 
 
+def loop(model, optimizer, trainer) -> None:
+    """The book's training loop; the trainer skips what a resumed run has done and checkpoints."""
+    for _epoch in trainer.epochs():
+        for (x,) in trainer.batches():
+            optimizer.zero_grad()
+            loss = model.get_loss(x)
+            loss.backward()
+            optimizer.step()
+            trainer.log(loss)
+
+
 def main(argv=None) -> dict:
-    return run(HVAE, "hvae", __doc__.split("\n")[0], lr=1e-3, hidden_dim=100, argv=argv)
+    return run(HVAE, "hvae", __doc__.split("\n")[0], lr=1e-3, hidden_dim=100, loop=loop, argv=argv)

@@ -3,12 +3,12 @@
 the conditional U-Net trained for classifier-free guidance (labels dropped with p = 0.1).
 
 ``train`` minimises the book's loss, the mean of (eps - eps_theta(x_t, t[, label]))^2 with
-t ~ U{1..T} and x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps, through the shared loop
-(checkpoint after every epoch, ``--resume``). With ``--ema`` the optimizer's step is followed by an
+t ~ U{1..T} and x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps, in the book's loop (a
+Trainer checkpoints after every epoch, and ``--resume`` continues). With ``--ema`` the optimizer's step is followed by an
 EMA update of the weights (decay 0.999, bias-corrected), saved in the checkpoint as
 ``optimizer.ema.<name>`` beside the BatchNorm statistics recomputed for the averaged weights
 (``optimizer.ema_buffers.<name>``); ``sample`` and ``eval`` then use the averaged model.
-``eval`` draws ``--n`` samples and reports their classifier-FID (scratch.eval) beside the
+``eval`` draws ``--n`` samples and reports their classifier-FID (scratch.eval.sampling) beside the
 real-against-real floor, their class histogram and, for a conditional model, how often each
 requested label is recognised.
 """
@@ -18,74 +18,23 @@ import time
 import numpy as np
 
 import scratch.nn.functional as F
-from scratch import nn
-from scratch.checkpoint import load_checkpoint, save_checkpoint
 from scratch.data import MNIST, ArrayDataset, DataLoader
+from scratch.data.toy import stand_in_digits
+from scratch.eval.sampling import NUM_LABELS, build, generate, load, quality
 from scratch.kernels.memory import reuse_freed_memory
-from scratch.models.diffusion import EMA, SAMPLERS, SCHEDULES, SPACINGS, Diffuser, drop_labels
-from scratch.models.unet import UNet, UNetCond
-from scratch.nn.norm import update_batchnorm
+from scratch.models.diffusion import SAMPLERS, SCHEDULES, SPACINGS, drop_labels
+from scratch.models.ema import UncorrectedEMA, WithEMA
 from scratch.optim import Adam
-from scratch.train import CHECKPOINT, fit, split_state
+from scratch.train import CHECKPOINT, Trainer
 from scratch.viz import image_grid
 
 from ._common import have, make_parser, parse, write_json
-from ._latent import stand_in_digits
 
 MNIST_FILES = ("mnist/train-images-idx3-ubyte.gz", "mnist/train-labels-idx1-ubyte.gz")
 TEST_FILES = ("mnist/t10k-images-idx3-ubyte.gz", "mnist/t10k-labels-idx1-ubyte.gz")
-NUM_LABELS = 10
-DATA_RANGES = {"01": (0.0, 1.0), "pm1": (-1.0, 1.0)}
+DATA_RANGES = ("01", "pm1")
 EMA_BN_BATCHES = 40  # batches for the averaged weights' BatchNorm statistics (5,120 images)
 QUICK = {"channels": "8,16,32", "subset": 768, "batch_size": 32, "n": 10}  # 24 steps
-
-
-class WithEMA:
-    """An optimizer whose ``step()`` is followed by ``ema.update(model)``. Its state_dict holds the
-    optimizer's entries, the EMA's as ``ema.<name>`` and, as ``ema_buffers.<name>``, the
-    BatchNorm statistics of the averaged weights, recomputed on ``batches()`` (tuples of model
-    arguments); so the shared loop checkpoints and resumes all of it, and the checkpoint holds a
-    complete averaged model to sample with."""
-
-    def __init__(self, optimizer, model, batches, decay: float = 0.999):
-        self.optimizer, self.model, self.batches = optimizer, model, batches
-        self.ema = EMA(model, decay)
-
-    def zero_grad(self) -> None:
-        self.optimizer.zero_grad()
-
-    def step(self) -> None:
-        self.optimizer.step()
-        self.ema.update(self.model)
-
-    def averaged_buffers(self) -> dict:
-        """The BatchNorm statistics that the averaged weights give; the model keeps its own."""
-        own = {name: b.copy() for name, b in self.model.named_buffers()}
-        with self.ema.applied_to(self.model):
-            update_batchnorm(self.model, self.batches())
-            averaged = {name: b.copy() for name, b in self.model.named_buffers()}
-        for name, b in self.model.named_buffers():
-            b[...] = own[name]
-        return averaged
-
-    def state_dict(self) -> dict:
-        ema = {f"ema.{k}": v for k, v in self.ema.state_dict().items()}
-        buffers = {f"ema_buffers.{k}": v for k, v in self.averaged_buffers().items()}
-        return {**self.optimizer.state_dict(), **ema, **buffers}
-
-    def load_state_dict(self, state: dict) -> None:
-        ema, _, rest = split_ema(state)  # the buffers are recomputed at every save
-        self.optimizer.load_state_dict(rest)
-        self.ema.load_state_dict(ema)
-
-
-def split_ema(optimizer_state: dict) -> tuple[dict, dict, dict]:
-    """A checkpoint's optimizer entries as (EMA state, averaged BatchNorm buffers, the rest)."""
-    parts = {"ema.": {}, "ema_buffers.": {}, "": {}}
-    for k, v in optimizer_state.items():
-        prefix = next(p for p in parts if k.startswith(p))
-        parts[prefix][k[len(prefix) :]] = v
-    return parts["ema."], parts["ema_buffers."], parts[""]
 
 
 def parse_channels(text: str) -> tuple[int, int, int]:
@@ -133,18 +82,6 @@ def load_digits(quick: bool, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return stand_in_digits(n, rng).reshape(n, 1, 28, 28), rng.integers(0, NUM_LABELS, n)
 
 
-def build(config: dict, seed: int):
-    """(model, diffuser) for a config: the book's UNet, or UNetCond with 10 labels."""
-    nn.init.manual_seed(seed)
-    channels = tuple(config["channels"])
-    if config["conditional"]:
-        model = UNetCond(in_ch=1, num_labels=NUM_LABELS, channels=channels)
-    else:
-        model = UNet(in_ch=1, channels=channels)
-    diffuser = Diffuser(schedule=config["schedule"], data_range=DATA_RANGES[config["data_range"]])
-    return model, diffuser
-
-
 def make_parser_for():
     parser = make_parser("diffusion", __doc__.split("\n")[0].strip("`"))
     parser.add_argument("action", nargs="?", default="train", choices=("train", "sample", "eval"))
@@ -163,7 +100,7 @@ def make_parser_for():
         help="label dropping: each label (the paper) or the whole batch (the book), p=0.1",
     )
     train.add_argument("--schedule", choices=SCHEDULES, default="linear")
-    train.add_argument("--data-range", choices=tuple(DATA_RANGES), default="01")
+    train.add_argument("--data-range", choices=DATA_RANGES, default="01")
     train.add_argument(
         "--resume",
         action="store_true",
@@ -250,49 +187,30 @@ def train(args) -> dict:
     }
     model, diffuser = build(config, args.seed)
     rng = np.random.default_rng(args.seed)  # t, the noise and the dropped labels
-    per = args.drop.removeprefix("per-")
-    T = diffuser.num_timesteps
-
-    def model_inputs(batch, rng):
-        """The model's arguments (x_t, t[, labels]) for a batch, t ~ U{1..T}, and the noise eps."""
-        x_0 = diffuser.to_model(batch[0])  # (B, 1, 28, 28)
-        t = rng.integers(1, T + 1, len(x_0))  # (B,) 1-based
-        x_t, noise = diffuser.add_noise(x_0, t, rng)
-        if not args.conditional:
-            return (x_t, t), noise
-        labels = drop_labels(batch[1], 0.1, rng, per=per)  # (B,), some NULL_LABEL
-        return (x_t, t, labels), noise
-
-    def loss_fn(batch):
-        """mean (eps - eps_theta(x_t, t[, labels]))^2."""
-        inputs, noise = model_inputs(batch, rng)
-        return F.mse_loss(model(*inputs), noise)
-
-    def calibration():
-        """The same noised batches at every save, for the averaged weights' BatchNorm statistics."""
-        fixed = np.random.default_rng([args.seed, 1])
-        return (model_inputs(batch, fixed)[0] for batch in calibration_loader)
-
     optimizer = Adam(model.parameters(), lr=args.lr)
-    if args.ema:
-        chosen = np.random.default_rng([args.seed, 1]).permutation(len(x))
-        chosen = chosen[: EMA_BN_BATCHES * args.batch_size]
-        calibration_loader = DataLoader(ArrayDataset(x[chosen], y[chosen]), args.batch_size)
-        optimizer = WithEMA(optimizer, model, calibration)
+    if args.ema:  # optimizer.step() then also updates the EMA of the weights
+        optimizer = WithEMA(optimizer, model, calibration(x, y, diffuser, args))
     loader = DataLoader(ArrayDataset(x, y), args.batch_size, shuffle=True, seed=args.seed)
+    trainer = Trainer(model, optimizer, loader, args.epochs, args.out, rng=rng,
+                      resume=args.resume, config=config, desc="diffusion")  # fmt: skip
     print(f"diffusion: {len(x)} images, {args.epochs} epochs, {config}")
-    history = fit(
-        loss_fn,
-        model,
-        optimizer,
-        loader,
-        args.epochs,
-        args.out,
-        rng=rng,
-        resume=args.resume,
-        config=config,
-        desc="diffusion",
-    )
+    T = diffuser.num_timesteps
+    for _epoch in trainer.epochs():  # the book's loop; the trainer checkpoints and resumes
+        for images, labels in trainer.batches():
+            optimizer.zero_grad()
+            x_0 = diffuser.to_model(images)  # (B, 1, 28, 28)
+            t = rng.integers(1, T + 1, len(x_0))  # (B,) 1-based
+            x_noisy, noise = diffuser.add_noise(x_0, t, rng)
+            if args.conditional:  # classifier-free guidance learns both: some labels dropped
+                labels = drop_labels(labels, 0.1, rng, per=args.drop.removeprefix("per-"))
+                noise_pred = model(x_noisy, t, labels)
+            else:
+                noise_pred = model(x_noisy, t)
+            loss = F.mse_loss(noise_pred, noise)
+            loss.backward()
+            optimizer.step()
+            trainer.log(loss)
+    history = trainer.history
     return {
         "epochs": len(history["loss"]),
         "loss_first": round(history["loss"][0], 4),
@@ -301,38 +219,38 @@ def train(args) -> dict:
     }
 
 
-def load(path, seed: int, ema: bool = True):
-    """(model, diffuser, config, epoch) from a checkpoint, with the EMA's averaged weights and their
-    BatchNorm statistics swapped in if saved (and ``ema``)."""
-    state, meta = load_checkpoint(path)
-    config = meta["config"]
-    if config.get("model") != "diffusion":
-        raise ValueError(f"{path}: not a diffusion checkpoint (config {config})")
-    model, diffuser = build(config, seed)
-    weights, opt_state = split_state(state)
-    ema_state, buffers, _ = split_ema(opt_state)
-    averaged = ema and bool(ema_state)
-    model.load_state_dict({**weights, **buffers} if averaged else weights)
-    if averaged:
-        averages = EMA(model)
-        try:
-            averages.load_state_dict(ema_state)
-        except ValueError as e:
-            raise ValueError(f"{path}: {e}") from None
-        averages.copy_to(model)
-    print(f"loaded {path} (epoch {meta['epoch']}, {'EMA weights, ' if averaged else ''}{config})")
-    return model, diffuser, config, meta["epoch"]
+def calibration(x, y, diffuser, args):
+    """The batches that the averaged weights' BatchNorm statistics are computed on: the same
+    noised images at every save, drawn as in training from their own seed."""
+    chosen = np.random.default_rng([args.seed, 1]).permutation(len(x))
+    chosen = chosen[: EMA_BN_BATCHES * args.batch_size]
+    loader = DataLoader(ArrayDataset(x[chosen], y[chosen]), args.batch_size)
+    T = diffuser.num_timesteps
+
+    def batches():
+        rng = np.random.default_rng([args.seed, 1])
+        for images, labels in loader:
+            x_0 = diffuser.to_model(images)
+            t = rng.integers(1, T + 1, len(x_0))
+            x_noisy, _ = diffuser.add_noise(x_0, t, rng)
+            if args.conditional:
+                labels = drop_labels(labels, 0.1, rng, per=args.drop.removeprefix("per-"))
+                yield x_noisy, t, labels
+            else:
+                yield x_noisy, t
+
+    return batches
 
 
-def generate(args):
+def generate_images(args):
     """(images (n, 1, 28, 28) in [0, 1], labels or None, config, epoch): ``--n`` samples from the
-    checkpoint in batches of ``--chunk``, labelled 0..9 in turn (or ``--labels``) when conditional.
-
-    Chunk k draws its noise from the seed (seed, k), and every finished chunk is saved to
-    OUT/samples_<sampler><steps>_n<n>.npz, so ``--resume`` continues an interrupted run (10,000
-    DDPM samples take hours) and gives the images an uninterrupted run would."""
+    checkpoint in batches of ``--chunk``, labelled 0..9 in turn (or ``--labels``) when
+    conditional, saved chunk by chunk to OUT/samples_<run name>_n<n>.npz for ``--resume``."""
     path = args.checkpoint or args.out / CHECKPOINT
-    model, diffuser, config, epoch = load(path, args.seed, ema=not args.no_ema)
+    try:
+        model, diffuser, config, epoch = load(path, args.seed, ema=not args.no_ema)
+    except UncorrectedEMA as e:
+        raise ValueError(f"{e} (--no-ema)") from None
     labels = parse_labels(args.labels, args.n)
     if labels is not None and not config["conditional"]:
         raise ValueError("--labels needs a conditional checkpoint (trained with --conditional)")
@@ -340,34 +258,23 @@ def generate(args):
         labels = np.resize(np.arange(NUM_LABELS), args.n)  # one of each digit per row
     settings = {"checkpoint": str(path), **describe(args, labels, epoch), "n": args.n,
                 "chunk": args.chunk, "seed": args.seed, "labels": args.labels}  # fmt: skip
-    progress = args.out / f"samples_{run_name(args)}_n{args.n}.npz"
-    images, done = np.empty((args.n, 1, 28, 28), dtype=np.float32), 0
-    if args.resume and progress.exists():
-        saved, meta = load_checkpoint(progress)
-        if meta.get("settings") != settings:
-            raise ValueError(
-                f"{progress} holds samples drawn with {meta.get('settings')}, not {settings}: "
-                "delete it, or run without --resume"
-            )
-        done = meta["done"]
-        images[:done] = saved["images"]
-        print(f"resuming from {progress}: {done} of {args.n} images done")
-    for start in range(done, args.n, args.chunk):
-        stop = min(start + args.chunk, args.n)
-        x = diffuser.sample(
-            model,
-            (stop - start, 1, 28, 28),
-            labels=None if labels is None else labels[start:stop],
-            gamma=args.gamma,
-            sampler=args.sampler,
-            steps=args.steps,
-            eta=args.eta,
-            spacing=args.spacing,
-            clip_x0=args.clip_x0,
-            rng=np.random.default_rng([args.seed, start // args.chunk]),
-        )
-        images[start:stop] = diffuser.to_images(x)
-        save_checkpoint(progress, {"images": images[:stop]}, settings=settings, done=stop)
+    images = generate(
+        model,
+        diffuser,
+        args.n,
+        labels,
+        chunk=args.chunk,
+        seed=args.seed,
+        progress=args.out / f"samples_{run_name(args)}_n{args.n}.npz",
+        settings=settings,
+        resume=args.resume,
+        gamma=args.gamma,
+        sampler=args.sampler,
+        steps=args.steps,
+        eta=args.eta,
+        spacing=args.spacing,
+        clip_x0=args.clip_x0,
+    )
     return images, labels, config, epoch
 
 
@@ -395,7 +302,7 @@ def describe(args, labels, epoch) -> dict:
 
 def sample(args) -> dict:
     """Draw ``--n`` images and save them as a grid, titled with their labels when conditional."""
-    images, labels, _, epoch = generate(args)
+    images, labels, _, epoch = generate_images(args)
     name = f"samples_{run_name(args)}"
     titles = None if labels is None else [str(v) for v in labels]
     png = image_grid(images, args.out / f"{name}.png", ncols=10, titles=titles)
@@ -408,15 +315,6 @@ def sample(args) -> dict:
 def evaluate(args) -> dict:
     """Classifier-FID of ``--n`` samples against all MNIST test images, beside the floor (n
     training images against the same), the class histogram and per-label accuracy."""
-    from scratch.eval import (
-        class_histogram,
-        fid_floor,
-        fid_to_test,
-        label_accuracy,
-        load_classifier,
-        reference_stats,
-    )
-
     if not have(*TEST_FILES):
         raise ValueError(f"eval compares with MNIST test images: {', '.join(TEST_FILES)} needed")
     if not 2 <= args.n <= 60000:
@@ -424,31 +322,20 @@ def evaluate(args) -> dict:
             f"--n must lie in 2..60000 (the floor's MNIST training images), got {args.n}"
         )
     tick = time.perf_counter()
-    images, labels, config, epoch = generate(args)
+    images, labels, config, epoch = generate_images(args)
     seconds = time.perf_counter() - tick
-    classifier = load_classifier()
-    reference = reference_stats(classifier)
-    fid = fid_to_test(images, classifier, reference)
-    floor = fid_floor(classifier, n=args.n, reference=reference)["fid"]
-    result = {
-        **describe(args, labels, epoch),
-        "n": args.n,
-        "conditional": config["conditional"],
-        "fid": round(fid, 4),
-        "fid_floor": round(floor, 4),
-        "fid_over_floor": round(fid / floor, 3),
-        "class_histogram": class_histogram(images, classifier).tolist(),
-        "sample_seconds": round(seconds, 1),
-    }
-    if labels is not None:
-        result["label_accuracy"] = {
-            k: round(v, 4) for k, v in label_accuracy(images, labels, classifier).items()
-        }
+    scores = quality(images, labels)
+    accuracy = scores.pop("label_accuracy", None)
+    result = {**describe(args, labels, epoch), "n": args.n, "conditional": config["conditional"],
+              **scores, "sample_seconds": round(seconds, 1)}  # fmt: skip
+    if accuracy is not None:
+        result["label_accuracy"] = accuracy
     print(
-        f"classifier-FID {fid:.4f} (floor, train vs test: {floor:.4f}; ratio "
-        f"{fid / floor:.2f}), class histogram {result['class_histogram']}"
+        f"classifier-FID {scores['fid']:.4f} (floor, train vs test: {scores['fid_floor']:.4f}; "
+        f"ratio {scores['fid'] / scores['fid_floor']:.2f}), class histogram "
+        f"{result['class_histogram']}"
     )
-    if labels is not None:
-        print(f"classified as the requested label: {result['label_accuracy']}")
+    if accuracy is not None:
+        print(f"classified as the requested label: {accuracy}")
     write_json(args.out / f"eval_{run_name(args)}.json", result)
     return result
