@@ -36,7 +36,7 @@ def image_grid(
     images = np.asarray(images).reshape(len(images), *np.shape(images)[-2:])
     nrows = -(-len(images) // ncols)
     width = ncols + (0.8 if row_labels is not None else 0)
-    height = nrows + (0.3 * nrows if titles is not None else 0) + (0.6 if title else 0)
+    height = nrows + (0.3 * nrows if titles is not None else 0)
     fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False)
     for i, ax in enumerate(axes.ravel()):
         ax.set(xticks=[], yticks=[])  # the frame off, but a row's label still shows
@@ -48,5 +48,7 @@ def image_grid(
     for r, label in enumerate(row_labels if row_labels is not None else []):
         axes[r, 0].set_ylabel(str(label), rotation=0, ha="right", va="center", fontsize=8)
     if title:
-        fig.suptitle(title, fontsize=9)
+        fig.subplots_adjust(top=0.95)
+        fig.suptitle(title, fontsize=9, y=1.0, va="bottom")  # above the grid: the saved
+        # figure's tight box grows to hold it, whatever the title's number of lines
     return save(fig, path)

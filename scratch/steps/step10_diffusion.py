@@ -18,16 +18,18 @@ import time
 import numpy as np
 
 import scratch.nn.functional as F
+from scratch import pretrained
 from scratch.data import MNIST, ArrayDataset, DataLoader
 from scratch.data.toy import stand_in_digits
 from scratch.eval.sampling import NUM_LABELS, build, generate, load, quality
 from scratch.kernels.memory import reuse_freed_memory
-from scratch.models.diffusion import SAMPLERS, SCHEDULES, SPACINGS, drop_labels
+from scratch.models.diffusion import SAMPLERS, SCHEDULES, SPACINGS, Diffuser, drop_labels
 from scratch.models.ema import UncorrectedEMA, WithEMA
 from scratch.optim import Adam
 from scratch.train import CHECKPOINT, Trainer
-from scratch.viz import image_grid
+from scratch.viz import image_grid, quick_note
 
+from . import _shipped
 from ._common import have, make_parser, parse, write_json
 
 MNIST_FILES = ("mnist/train-images-idx3-ubyte.gz", "mnist/train-labels-idx1-ubyte.gz")
@@ -163,7 +165,7 @@ def main(argv=None) -> dict:
         if args.quick:  # the demo's run also draws a few DDIM samples
             args.sampler, args.steps, args.n = "ddim", 10, QUICK["n"]
             args.labels = "0..9" if args.conditional else None
-            result.update(sample(args))
+            result.update(sample(args, note=quick_note(result["train_steps"])))
         return result
     return sample(args) if args.action == "sample" else evaluate(args)
 
@@ -192,7 +194,8 @@ def train(args) -> dict:
         optimizer = WithEMA(optimizer, model, calibration(x, y, diffuser, args))
     loader = DataLoader(ArrayDataset(x, y), args.batch_size, shuffle=True, seed=args.seed)
     trainer = Trainer(model, optimizer, loader, args.epochs, args.out, rng=rng,
-                      resume=args.resume, config=config, desc="diffusion")  # fmt: skip
+                      resume=args.resume, config=config, desc="diffusion",
+                      title=loss_title(args, len(loader)))  # fmt: skip
     print(f"diffusion: {len(x)} images, {args.epochs} epochs, {config}")
     T = diffuser.num_timesteps
     for _epoch in trainer.epochs():  # the book's loop; the trainer checkpoints and resumes
@@ -213,6 +216,7 @@ def train(args) -> dict:
     history = trainer.history
     return {
         "epochs": len(history["loss"]),
+        "train_steps": len(history["loss"]) * len(loader),
         "loss_first": round(history["loss"][0], 4),
         "loss_last": round(history["loss"][-1], 4),
         "seconds_per_epoch": round(float(np.median(history["seconds"])), 2),
@@ -300,16 +304,57 @@ def describe(args, labels, epoch) -> dict:
     return result
 
 
-def sample(args) -> dict:
-    """Draw ``--n`` images and save them as a grid, titled with their labels when conditional."""
-    images, labels, _, epoch = generate_images(args)
+def loss_title(args, batches: int) -> str:
+    """The loss plot's title; in --quick it says how many steps the model was trained for."""
+    what = "conditional U-Net" if args.conditional else "U-Net"
+    note = f"\n{quick_note(args.epochs * batches)}" if args.quick else ""
+    return f"diffusion ({what}, channels {args.channels}): training loss{note}"
+
+
+def samples_title(config: dict, epoch: int, args, labels, note: str | None = None) -> str:
+    """Which model, sampler, steps and epoch a grid of samples shows (and ``note``)."""
+    channels = ",".join(map(str, config["channels"]))
+    model = f"{'conditional ' if config['conditional'] else ''}U-Net ({channels}), epoch {epoch}"
+    how = f"{SAMPLER_NAMES[args.sampler]}, {args.steps or 1000} steps"
+    if labels is not None:
+        how += f", guided (gamma {args.gamma:g}); each image titled with its label"
+    return f"diffusion samples: {model}\n{how}" + (f"\n{note}" if note else "")
+
+
+SAMPLER_NAMES = {"ddpm": "DDPM", "ddim": "DDIM", "dpm++2m": "DPM-Solver++(2M)", "heun": "Heun"}
+
+
+def sample(args, note: str | None = None) -> dict:
+    """Draw ``--n`` images and save them as a grid, titled with the model, the sampler and
+    ``note``, each image with its label when conditional."""
+    images, labels, config, epoch = generate_images(args)
     name = f"samples_{run_name(args)}"
     titles = None if labels is None else [str(v) for v in labels]
-    png = image_grid(images, args.out / f"{name}.png", ncols=10, titles=titles)
+    title = samples_title(config, epoch, args, labels, note)
+    png = image_grid(images, args.out / f"{name}.png", ncols=10, titles=titles, title=title)
     result = {"samples": str(png), **describe(args, labels, epoch)}
     write_json(args.out / f"{name}.json", result)
     print(f"samples -> {png}")
     return result
+
+
+def shipped_figures(out, seed: int, steps: int = 10, gamma: float = 3.0) -> dict:
+    """shipped_samples.png: 20 guided digits, 0..9 twice, from the shipped ``unet_cond`` with
+    DPM-Solver++(2M) at ``steps`` steps; nothing but a printed line when it does not ship."""
+    if not _shipped.available("unet_cond"):
+        print(_shipped.missing_note("unet_cond"))
+        return {"shipped": None}
+    model = pretrained.load("unet_cond")
+    diffuser = Diffuser(**pretrained.info("unet_cond")["diffuser"])
+    labels = np.arange(20) % NUM_LABELS
+    x_0 = diffuser.sample(model, (20, 1, 28, 28), labels, gamma=gamma, sampler="dpm++2m",
+                          steps=steps, rng=seed, progress=False)  # fmt: skip
+    title = (f"conditional U-Net, {_shipped.note('unet_cond')}\nguided (gamma {gamma:g}), "
+             f"DPM-Solver++(2M), {steps} steps; each image titled with its label")  # fmt: skip
+    png = image_grid(diffuser.to_images(x_0), out / "shipped_samples.png", ncols=10,
+                     titles=[str(v) for v in labels], title=title)  # fmt: skip
+    print(f"shipped model unet_cond: samples -> {png}")
+    return {"shipped_samples": str(png), "shipped": _shipped.note("unet_cond")}
 
 
 def evaluate(args) -> dict:
