@@ -13,9 +13,15 @@ from pathlib import Path
 
 import numpy as np
 
+from scratch.errors import UserError
+
 FORMAT = "scratch-checkpoint"
 VERSION = 1
 _KEY = "__scratch__"
+
+
+class CheckpointError(UserError, ValueError):
+    """A checkpoint file that is missing, truncated, foreign or of the wrong kind."""
 
 
 def save_checkpoint(path, state_dict: dict, **metadata) -> Path:
@@ -43,26 +49,28 @@ def save_checkpoint(path, state_dict: dict, **metadata) -> Path:
 def load_checkpoint(path) -> tuple[dict[str, np.ndarray], dict]:
     """Read a checkpoint written by ``save_checkpoint``: (state_dict, metadata).
 
-    A missing, truncated or foreign file raises a ValueError that names it.
+    A missing, truncated or foreign file raises a CheckpointError (a ValueError) that names it.
     """
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"{path}: no checkpoint file there")
+        raise CheckpointError(f"{path}: no checkpoint file there")
     if not zipfile.is_zipfile(path):
-        raise ValueError(
+        raise CheckpointError(
             f"{path}: not a checkpoint (.npz archive): the file is truncated or foreign"
         )
     try:
         with np.load(path, allow_pickle=False) as npz:
             if _KEY not in npz.files:
-                raise ValueError(f"{path}: not a scratch checkpoint (no {_KEY} entry)")
+                raise CheckpointError(f"{path}: not a scratch checkpoint (no {_KEY} entry)")
             header = json.loads(str(npz[_KEY]))
             # the U-Net's time MLP was ``linears`` before it took the released book's ``mlp``
             state = {n.replace(".linears.", ".mlp."): npz[n] for n in npz.files if n != _KEY}
     except (zipfile.BadZipFile, EOFError, OSError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path}: damaged checkpoint ({type(error).__name__}: {error})") from error
+        raise CheckpointError(
+            f"{path}: damaged checkpoint ({type(error).__name__}: {error})"
+        ) from error
     if header.get("format") != FORMAT or header.get("version") != VERSION:
-        raise ValueError(
+        raise CheckpointError(
             f"{path}: unknown checkpoint format {header.get('format')!r} v{header.get('version')}"
         )
     return state, header["metadata"]

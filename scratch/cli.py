@@ -1,7 +1,17 @@
-"""The ``scratch`` command: parses the command name, then calls ``scratch.steps.<module>.main``."""
+"""The ``scratch`` command: parses the command name, then calls ``scratch.steps.<module>.main``.
+
+A user error (scratch.errors.UserError, which the data store's, the checkpoints' and the shipped
+weights' errors are) prints one ``scratch COMMAND: error: ...`` line and exits with 1 (2 for a
+usage error); ``--debug`` or ``SCRATCH_DEBUG=1`` shows its traceback instead. Any other exception
+is a bug, and propagates with its traceback.
+"""
 
 import importlib
+import os
 import sys
+from importlib.metadata import PackageNotFoundError, version
+
+from scratch.errors import UserError
 
 # command -> (module in scratch.steps, what it does)
 COMMANDS = {
@@ -25,20 +35,47 @@ COMMANDS = {
 
 
 def usage() -> str:
-    lines = ["usage: scratch COMMAND [options]   (scratch COMMAND --help for its options)", ""]
+    lines = ["usage: scratch [--version] [--debug] COMMAND [options]", ""]
     lines += [f"  {name:<12} {text}" for name, (_, text) in COMMANDS.items()]
+    lines += ["", "scratch COMMAND --help lists the options of COMMAND."]
     return "\n".join(lines)
+
+
+def package_version() -> str:
+    try:
+        return version("scratch")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    debug = os.environ.get("SCRATCH_DEBUG", "") not in ("", "0")
+    if "--debug" in argv:
+        argv.remove("--debug")
+        debug = True
     if not argv or argv[0] in ("-h", "--help"):
         print(usage())
         return 0
+    if argv[0] == "--version":
+        print(f"scratch {package_version()}")
+        return 0
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
-        print(f"scratch: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
+        print(
+            f"scratch: error: unknown command {name!r}; the commands are {', '.join(COMMANDS)}\n"
+            "(scratch --help says what each does)",
+            file=sys.stderr,
+        )
         return 2
     module = importlib.import_module(f"scratch.steps.{COMMANDS[name][0]}")
-    module.main(rest)
+    try:
+        module.main(rest)
+    except UserError as error:
+        if debug:
+            raise
+        print(f"scratch {name}: error: {error}", file=sys.stderr)
+        return error.status
+    except SystemExit as exit_:  # argparse: --help (0) or a usage error (2, already printed)
+        return exit_.code if isinstance(exit_.code, int) else 1
     return 0

@@ -32,12 +32,13 @@ import numpy as np
 from tqdm import tqdm
 
 from scratch.checkpoint import load_checkpoint, save_checkpoint
+from scratch.errors import UserError
 
 CHECKPOINT = "checkpoint.npz"
 
 
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite."""
+class TrainingDiverged(UserError, RuntimeError):
+    """The loss became NaN or infinite (a learning rate too large, most often)."""
 
 
 class Trainer:
@@ -77,6 +78,7 @@ class Trainer:
         # the unfinished epoch's progress: batches done, their summed loss, seconds spent
         self.count, self.total, self.done_seconds = 0, 0.0, 0.0
         if resume and self.path.exists():
+            check_settings(self.path, config)
             meta = restore(self.path, model, optimizer, rng)
             self.start, self.history = meta["epoch"], meta["history"]
             self.count, self.total = meta["step"], meta["step_loss"]
@@ -105,6 +107,7 @@ class Trainer:
             self.save(epoch)
             steps = self.step_losses if whole else None
             write_history(self.out, self.history, self.config, self.title, steps)
+        print(f"wrote {self.path}, {self.out / 'history.json'}, {self.out / 'loss.png'}")
 
     def batches(self):
         """Yield the current epoch's batches not done yet, with a progress bar; after a batch's
@@ -160,6 +163,23 @@ def fit(loss_fn, model, optimizer, loader, epochs: int, out, **options) -> dict:
             optimizer.step()
             trainer.log(loss)
     return trainer.history
+
+
+def check_settings(path, config: dict | None) -> None:
+    """A UserError naming the saved settings when a resume asks for other ones (the number of
+    epochs in all may differ: that is what a resume is for)."""
+    saved = load_checkpoint(path)[1].get("config", {})
+    given = config or {}
+    differ = sorted(
+        k for k in saved.keys() & given.keys() if k != "epochs" and saved[k] != given[k]
+    )
+    if differ:
+        was = ", ".join(f"{k}={saved[k]!r}" for k in differ)
+        now = ", ".join(f"{k}={given[k]!r}" for k in differ)
+        raise UserError(
+            f"{path} was trained with {was}, not {now}: resume with the saved settings, "
+            "or train into a new --out"
+        )
 
 
 def save(

@@ -15,6 +15,17 @@ settings.register_profile(
 settings.load_profile("scratch")
 
 
+@pytest.fixture(autouse=True)
+def no_downloads(monkeypatch):
+    """Tests never download: a file missing locally is missing (as offline)."""
+    from scratch.data import store
+
+    def offline(entry, target):
+        raise store.DataNotFoundError("downloads are disabled in the tests")
+
+    monkeypatch.setattr(store, "_download", offline)
+
+
 def need(*names: str):
     """Skip the test unless every named data file is present locally (CI sets $SCRATCH_DATA)."""
     missing = [n for n in names if not available(n)]

@@ -44,6 +44,7 @@ def test_linear_regression_converges_to_least_squares():
     assert losses[-1] < losses[0]
 
 
-def test_bad_iterations(tmp_path):
-    with pytest.raises(ValueError, match="--iters must be a positive"):
+def test_bad_iterations(tmp_path, capsys):
+    with pytest.raises(SystemExit):
         step.main(["--iters", "0", "--out", str(tmp_path)])
+    assert "--iters: expected an integer >= 1, got '0'" in capsys.readouterr().err

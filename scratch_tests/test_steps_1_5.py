@@ -6,6 +6,7 @@ import json
 import pytest
 
 from scratch import cli
+from scratch.data import DataNotFoundError
 from scratch.steps import step01_normal, step02_mle, step03_mvn, step04_gmm, step05_em
 from scratch_tests.conftest import need
 
@@ -20,8 +21,13 @@ FIGURES = {
 
 @pytest.fixture
 def no_data(monkeypatch):
-    """Pretend that no data file is present, so the steps use their generated stand-ins."""
-    monkeypatch.setattr("scratch.steps._common.available", lambda name: False)
+    """Pretend that no data file is present (nor downloadable), so that --quick runs use their
+    generated stand-ins."""
+
+    def missing(name):
+        raise DataNotFoundError(f"data file {name!r} not found in the test's empty folders")
+
+    monkeypatch.setattr("scratch.steps._common.fetch", missing)
 
 
 @pytest.mark.parametrize("step", list(FIGURES), ids=lambda m: m.__name__.rsplit(".", 1)[-1])
@@ -32,7 +38,7 @@ def test_quick_run_with_generated_data_writes_its_figures(step, tmp_path, no_dat
         assert (tmp_path / name).stat().st_size > 1000, name
     out = capsys.readouterr().out
     if step in (step02_mle, step03_mvn, step05_em):
-        assert "generated stand-in data" in out
+        assert "quick mode, a generated stand-in" in out
 
 
 @need("book/height.txt")

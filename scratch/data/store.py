@@ -15,6 +15,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from scratch.errors import UserError
+
 _BOOK = "https://raw.githubusercontent.com/oreilly-japan/deep-learning-from-scratch-5/8d1d521ea7f578eeb36094d6dcb436fbe125798e/"
 _MNIST = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -93,11 +95,11 @@ REGISTRY: dict[str, Entry] = {
 }
 
 
-class DataNotFoundError(FileNotFoundError):
+class DataNotFoundError(UserError, FileNotFoundError):
     """A data file is in none of the places looked at and could not be downloaded."""
 
 
-class ChecksumError(ValueError):
+class ChecksumError(UserError, ValueError):
     """A data file exists but its sha256 is not the published one (corrupt or truncated)."""
 
 

@@ -20,10 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
+from scratch.errors import UserError
+
 HERE = Path(__file__).parent
 
 
-class PretrainedError(ValueError):
+class PretrainedError(UserError, ValueError):
     """A shipped model that is unknown, missing or corrupt."""
 
 

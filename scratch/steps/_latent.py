@@ -2,8 +2,9 @@
 
 ``train`` runs the step's loop (a Trainer checkpoints after every epoch, ``--resume`` continues), then
 writes the loss curve, an 8x8 grid of samples, reconstructions and a latent traversal. ``sample``
-and ``eval`` load ``OUT/checkpoint.npz``; ``eval`` reports the test ELBO, the IWAE estimate of
-log p(x) with k draws and the active units, in ``eval.json``.
+and ``eval`` load ``--checkpoint``, else ``OUT/checkpoint.npz``, else the demo's run, else the
+shipped weights; ``eval`` reports the test ELBO, the IWAE estimate of log p(x) with k draws and the
+active units, in ``KIND_eval.json``.
 """
 
 import time
@@ -11,69 +12,116 @@ import time
 import numpy as np
 
 from scratch import nn, pretrained
-from scratch.data import MNIST, ArrayDataset, DataLoader, available
+from scratch.data import MNIST, ArrayDataset, DataLoader
 from scratch.data.toy import stand_in_digits
+from scratch.errors import UserError
 from scratch.optim import Adam
 from scratch.train import CHECKPOINT, Trainer, restore
 from scratch.viz import image_grid, quick_note
 
 from . import _shipped
-from ._common import have, make_parser, parse, write_json
+from ._common import (
+    add_actions,
+    check_kind,
+    data_source,
+    find_checkpoint,
+    integer,
+    make_parser,
+    parse,
+    quick_defaults,
+    real,
+    stand_in_label,
+    write_json,
+)
 
-MNIST_FILES = ("mnist/train-images-idx3-ubyte.gz", "mnist/t10k-images-idx3-ubyte.gz")
+MNIST_FILES = {
+    True: ["mnist/train-images-idx3-ubyte.gz"],
+    False: ["mnist/t10k-images-idx3-ubyte.gz"],
+}
 QUICK = {"epochs": 3, "subset": 3000, "k": 50, "eval_n": 200}
 
 
-def load_images(train: bool, quick: bool, seed: int) -> np.ndarray:
-    """MNIST images (N, 784) in [0, 1], or a generated stand-in when the files are absent."""
-    if have(*MNIST_FILES):
-        return MNIST(train=train, flatten=True).data
-    return stand_in_digits(QUICK["subset"] if quick else 10000, np.random.default_rng(seed + train))
+def load_images(args, train: bool) -> tuple[np.ndarray, str]:
+    """MNIST images (N, 784) in [0, 1] and their source; a generated stand-in only under
+    --synthetic, or under --quick when the files are missing."""
+    what = f"MNIST {'training' if train else 'test'} images"
+    source = data_source(args, MNIST_FILES[train], what)
+    if source is not None:
+        return MNIST(train=train, flatten=True).data, source
+    n = QUICK["subset"] if args.quick else 10000
+    return stand_in_digits(n, np.random.default_rng(args.seed + train)), stand_in_label(what, None)
 
 
-def make_parser_for(name: str, description: str, lr: float, hidden_dim: int):
-    parser = make_parser(name, description)
-    parser.add_argument("action", nargs="?", default="train", choices=("train", "sample", "eval"))
-    parser.add_argument("--epochs", type=int, default=30, help="epochs in all (default 30)")
-    parser.add_argument("--batch-size", type=int, default=32, help="default 32, the book's")
-    parser.add_argument("--lr", type=float, default=lr, help=f"Adam's learning rate ({lr:g})")
-    parser.add_argument("--hidden-dim", type=int, default=hidden_dim)
-    parser.add_argument("--latent-dim", type=int, default=20)
-    parser.add_argument(
+def make_parser_for(name: str, doc: str, lr: float, hidden_dim: int):
+    parser = make_parser(name, doc, common=False)  # each action carries the common flags
+    actions = add_actions(
+        parser,
+        {
+            "train": "fit the model (a checkpoint after every epoch), then draw its figures",
+            "sample": "an 8x8 grid of samples from a checkpoint",
+            "eval": f"test ELBO, IWAE estimate of log p(x) and active units, in {name}_eval.json",
+        },
+        synthetic=True,
+    )
+    train = actions["train"]
+    train.add_argument("--epochs", type=integer(1), help="epochs in all (default 30; --quick: 3)")
+    train.add_argument("--batch-size", type=integer(1), default=32, help="the book's batch size")
+    train.add_argument(
+        "--lr", type=real(0, 1, open_low=True), default=lr, help="Adam's learning rate"
+    )
+    train.add_argument("--hidden-dim", type=integer(1), default=hidden_dim, help="hidden units")
+    train.add_argument("--latent-dim", type=integer(1), default=20, help="latent units")
+    train.add_argument(
         "--likelihood",
         choices=("gaussian", "bernoulli"),
         default="gaussian",
         help="gaussian: the book's squared-error loss; bernoulli: binarised MNIST, loss in nats",
     )
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
-    parser.add_argument("--subset", type=int, default=None, help="train on the first N images")
-    parser.add_argument("--k", type=int, default=5000, help="IWAE draws per image (eval)")
-    parser.add_argument("--eval-n", type=int, default=10000, help="test images to evaluate")
+    train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    train.add_argument(
+        "--subset", type=integer(1), help="train on the first N images (default all; --quick: 3000)"
+    )
+    for action in ("sample", "eval"):
+        actions[action].add_argument(
+            "--checkpoint",
+            default=None,
+            help="the model to load (default: OUT/checkpoint.npz, else the demo's run "
+            f"OUT/step0{7 if name == 'vae' else 8}_{name}, else the shipped pretrained weights)",
+        )
+    actions["eval"].add_argument(
+        "--k", type=integer(1), help="IWAE draws per image (default 5000; --quick: 50)"
+    )
+    actions["eval"].add_argument(
+        "--eval-n", type=integer(1, 10000), help="test images (default 10000; --quick: 200)"
+    )
     return parser
 
 
-def run(model_cls, name: str, description: str, lr: float, hidden_dim: int, loop, argv) -> dict:
-    """Parse the command line and run ``train`` (the step's ``loop(model, optimizer, trainer)``),
-    ``sample`` or ``eval``."""
-    args = parse(make_parser_for(name, description, lr, hidden_dim), argv)
-    if args.quick:
-        args.epochs = min(args.epochs, QUICK["epochs"])
-        args.subset = min(args.subset or QUICK["subset"], QUICK["subset"])
-        args.k, args.eval_n = min(args.k, QUICK["k"]), min(args.eval_n, QUICK["eval_n"])
-    for flag in ("epochs", "batch_size", "hidden_dim", "latent_dim", "k", "eval_n"):
-        if getattr(args, flag) < 1:
-            raise ValueError(
-                f"--{flag.replace('_', '-')} must be positive, got {getattr(args, flag)}"
-            )
+def run(model_cls, name: str, doc: str, lr: float, hidden_dim: int, loop, argv) -> dict:
+    """Parse the command line and run ``train`` (the default: the step's ``loop(model,
+    optimizer, trainer)``), ``sample`` or ``eval``."""
+    argv = list(argv or [])
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv.insert(0, "train")
+    args = parse(make_parser_for(name, doc, lr, hidden_dim), argv)
     if args.action == "train":
+        quick_defaults(args, epochs=(30, QUICK["epochs"]))
         result = train(model_cls, name, loop, args)
         if args.quick:  # the demo's run also reports the bounds
-            result.update(evaluate(model_cls, args))
+            args.checkpoint, args.k, args.eval_n = (
+                args.out / CHECKPOINT,
+                QUICK["k"],
+                QUICK["eval_n"],
+            )
+            result.update(evaluate(model_cls, name, args))
         return result
     if args.action == "sample":
-        model = load(model_cls, args)
-        return {"samples": str(grid(model.sample(64), args.out / "samples.png"))}
-    return evaluate(model_cls, args)
+        model = load(model_cls, name, args)
+        png = grid(model.sample(64), args.out / f"{name}_samples_seed{args.seed}.png")
+        print(f"wrote {png}")
+        return {"samples": str(png)}
+    quick_defaults(args, k=(5000, QUICK["k"]), eval_n=(10000, QUICK["eval_n"]))
+    return evaluate(model_cls, name, args)
 
 
 def build(model_cls, config: dict, seed: int):
@@ -86,12 +134,18 @@ def build(model_cls, config: dict, seed: int):
     )
 
 
-def load(model_cls, args):
-    """The model of ``OUT/checkpoint.npz`` (its config comes from the checkpoint)."""
+def load(model_cls, name: str, args):
+    """The model to sample or evaluate (see find_checkpoint), its config from the checkpoint."""
+    from scratch import pretrained
     from scratch.checkpoint import load_checkpoint
 
-    path = args.out / CHECKPOINT
+    path, shipped = find_checkpoint(args, name)
+    if shipped is not None:
+        model = pretrained.load(shipped)
+        model.rng = np.random.default_rng(args.seed)
+        return model
     _, meta = load_checkpoint(path)
+    check_kind(path, meta, name, args.action)
     model = build(model_cls, meta["config"], args.seed)
     restore(path, model)
     print(f"loaded {path} (epoch {meta['epoch']}, {meta['config']})")
@@ -99,11 +153,16 @@ def load(model_cls, args):
 
 
 def train(model_cls, name: str, loop, args) -> dict:
-    x = load_images(True, args.quick, args.seed)
+    x, source = load_images(args, train=True)
+    if args.quick and args.subset is None:
+        args.subset = QUICK["subset"]
     if args.subset is not None:
+        if args.subset > len(x):
+            raise UserError(f"--subset {args.subset}: there are only {len(x)} training images")
         x = x[: args.subset]
     config = {
         "model": name,
+        "data": source,
         "likelihood": args.likelihood,
         "hidden_dim": args.hidden_dim,
         "latent_dim": args.latent_dim,
@@ -121,14 +180,15 @@ def train(model_cls, name: str, loop, args) -> dict:
                       title=loss_title(name, args, len(loader)))  # fmt: skip
     loop(model, optimizer, trainer)
     history = trainer.history
-    test = load_images(False, args.quick, args.seed)[:64]
+    test = load_images(args, train=False)[0][:64]
     what = f"{name} ({args.likelihood}), epoch {len(history['loss'])}"
-    if not all(available(f) for f in MNIST_FILES):
+    if source.startswith("generated"):
         what += ", trained on generated rings and bars (no MNIST)"
     if args.quick:
         what += f"\n{quick_note(len(history['loss']) * len(loader))}"
     figures(model, test, args.out, what)
     return {
+        "data": source,
         "epochs": len(history["loss"]),
         "loss_first": round(history["loss"][0], 4),
         "loss_last": round(history["loss"][-1], 4),
@@ -191,11 +251,14 @@ def shipped_figures(name: str, out, seed: int) -> dict:
     return {"shipped_samples": str(png), "shipped": _shipped.note(name)}
 
 
-def evaluate(model_cls, args) -> dict:
+def evaluate(model_cls, name: str, args) -> dict:
     """Test ELBO and IWAE(k) in nats per image (mean and standard error), active units."""
-    model = load(model_cls, args)
+    model = load(model_cls, name, args)
     model.rng = np.random.default_rng(args.seed)
-    x = load_images(False, args.quick, args.seed)[: args.eval_n]
+    x, source = load_images(args, train=False)
+    if args.eval_n > len(x):
+        raise UserError(f"--eval-n {args.eval_n}: there are only {len(x)} test images")
+    x = x[: args.eval_n]
     if model.likelihood == "bernoulli":  # one fixed random binarisation of the test set
         x = (np.random.default_rng(12345).random(x.shape, dtype=np.float32) < x).astype(np.float32)
     tick = time.perf_counter()
@@ -203,6 +266,7 @@ def evaluate(model_cls, args) -> dict:
     iwae = model.iwae_bound(x, args.k)
     seconds = time.perf_counter() - tick
     result = {
+        "test_data": source,
         "likelihood": model.likelihood,
         "images": len(x),
         "k": args.k,
@@ -218,5 +282,5 @@ def evaluate(model_cls, args) -> dict:
         f"{result['iwae']:.3f} nats (so NLL <= {-result['iwae']:.3f}), active units "
         f"{result['active_units']}, {seconds:.1f} s"
     )
-    write_json(args.out / "eval.json", result)
+    write_json(args.out / f"{name}_eval.json", result)
     return result

@@ -9,18 +9,19 @@ import numpy as np
 from scratch.probability import Normal
 from scratch.viz import save
 
-from ._common import make_parser, parse, write_json
+from ._common import integer, make_parser, parse, quick_defaults, write_json
 
 NS = (1, 2, 4, 10)  # how many uniforms are summed, one panel each
 
 
 def main(argv=None) -> dict:
-    parser = make_parser("normal", __doc__.split("\n")[0])
-    parser.add_argument("--trials", type=int, default=None, help="sums per panel (default 10000)")
+    parser = make_parser("normal", __doc__)
+    parser.add_argument(
+        "--trials", type=integer(2), help="sums per panel (default 10000; --quick: 2000)"
+    )
     args = parse(parser, argv)
-    trials = args.trials or (2000 if args.quick else 10000)
-    if trials < 2:
-        raise ValueError(f"--trials must be at least 2, got {trials}")
+    quick_defaults(args, trials=(10000, 2000))
+    trials = args.trials
     rng = np.random.default_rng(args.seed)
 
     # the density itself, for a few (mu, sigma)

@@ -8,21 +8,23 @@ from scratch.data import load_height
 from scratch.probability import Normal
 from scratch.viz import save
 
-from ._common import have, make_parser, parse, write_json
+from ._common import data_source, make_parser, parse, stand_in_label, write_json
 
 
-def load(quick: bool, rng) -> tuple[np.ndarray, str]:
-    """book/height.txt (25000,), or in --quick without it 25000 draws from N(172.7, 4.83^2)."""
-    if quick and not have("book/height.txt"):
-        return Normal(172.7, 4.83).sample(25000, rng), "generated N(172.7, 4.83^2)"
-    return load_height(), "book/height.txt"
+def load(args, rng) -> tuple[np.ndarray, str]:
+    """book/height.txt (25000,), or (--synthetic, or --quick without it) 25000 draws from
+    N(172.7, 4.83^2)."""
+    source = data_source(args, ["book/height.txt"], "book/height.txt")
+    if source is None:
+        return Normal(172.7, 4.83).sample(25000, rng), stand_in_label("book/height.txt", None)
+    return load_height(), source
 
 
 def main(argv=None) -> dict:
-    parser = make_parser("mle", __doc__.split("\n")[0])
+    parser = make_parser("mle", __doc__, synthetic=True)
     args = parse(parser, argv)
     rng = np.random.default_rng(args.seed)
-    heights, source = load(args.quick, rng)
+    heights, source = load(args, rng)
     fit = Normal.fit(heights)
     print(f"{source}: {len(heights)} heights, MLE mu = {fit.mu:.4f}, sigma = {fit.sigma:.5f}")
 

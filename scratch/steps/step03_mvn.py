@@ -8,7 +8,7 @@ from scratch.data import load_height_weight
 from scratch.probability import MultivariateNormal
 from scratch.viz import save
 
-from ._common import have, make_parser, parse, write_json
+from ._common import data_source, make_parser, parse, stand_in_label, write_json
 
 # a generated stand-in close to the book's fit
 STAND_IN = MultivariateNormal([172.7, 57.6], [[23.3, 12.8], [12.8, 28.0]])
@@ -43,13 +43,14 @@ def contour_and_surface(logpdf, X, title: str, labels, path_contour, path_surfac
 
 
 def main(argv=None) -> dict:
-    parser = make_parser("mvn", __doc__.split("\n")[0])
+    parser = make_parser("mvn", __doc__, synthetic=True)
     args = parse(parser, argv)
     rng = np.random.default_rng(args.seed)
-    if args.quick and not have("book/height_weight.txt"):
-        X, source = STAND_IN.sample(25000, rng), "generated stand-in"
+    source = data_source(args, ["book/height_weight.txt"], "book/height_weight.txt")
+    if source is None:
+        X, source = STAND_IN.sample(25000, rng), stand_in_label("book/height_weight.txt", None)
     else:
-        X, source = load_height_weight(), "book/height_weight.txt"
+        X = load_height_weight()
     fit = MultivariateNormal.fit(X)
     print(f"{source}: {len(X)} (height, weight) pairs")
     print(f"MLE mu = {np.round(fit.mu, 4).tolist()}, Sigma = {np.round(fit.cov, 4).tolist()}")

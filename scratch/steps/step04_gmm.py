@@ -8,7 +8,7 @@ import numpy as np
 from scratch.probability import MultivariateNormal
 from scratch.viz import save
 
-from ._common import make_parser, parse, write_json
+from ._common import integer, make_parser, parse, write_json
 from .step03_mvn import contour_and_surface
 
 # the book's mixture: (eruption minutes, waiting minutes)
@@ -37,11 +37,9 @@ def log_density(X, phis=PHIS, mus=MUS, covs=COVS) -> np.ndarray:
 
 
 def main(argv=None) -> dict:
-    parser = make_parser("gmm", __doc__.split("\n")[0])
-    parser.add_argument("--samples", type=int, default=500, help="points to draw (default 500)")
+    parser = make_parser("gmm", __doc__)
+    parser.add_argument("--samples", type=integer(1), default=500, help="points to draw")
     args = parse(parser, argv)
-    if args.samples < 1:
-        raise ValueError(f"--samples must be at least 1, got {args.samples}")
     rng = np.random.default_rng(args.seed)
     X, z = sample(args.samples, rng)
 

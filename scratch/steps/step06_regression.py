@@ -10,7 +10,7 @@ from scratch.nn import functional as F
 from scratch.optim import SGD
 from scratch.viz import save
 
-from ._common import make_parser, parse, write_json
+from ._common import integer, make_parser, parse, quick_defaults, write_json
 
 
 class Model(nn.Module):
@@ -66,12 +66,13 @@ def fit_sin(x: np.ndarray, y: np.ndarray, lr: float = 0.2, iters: int = 10000):
 
 
 def main(argv=None) -> dict:
-    parser = make_parser("regression", __doc__.split("\n")[0])
-    parser.add_argument("--iters", type=int, default=None, help="sin-fit iterations (10000)")
+    parser = make_parser("regression", __doc__)
+    parser.add_argument(
+        "--iters", type=integer(1), help="sin-fit iterations (default 10000; --quick: 1000)"
+    )
     args = parse(parser, argv)
-    iters = args.iters if args.iters is not None else (1000 if args.quick else 10000)
-    if iters < 1:
-        raise ValueError(f"--iters must be a positive number of iterations, got {iters}")
+    quick_defaults(args, iters=(10000, 1000))
+    iters = args.iters
     rng = np.random.default_rng(args.seed)
     nn.init.manual_seed(args.seed)
 

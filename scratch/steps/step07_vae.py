@@ -18,4 +18,4 @@ def loop(model, optimizer, trainer) -> None:
 
 
 def main(argv=None) -> dict:
-    return run(VAE, "vae", __doc__.split("\n")[0], lr=3e-4, hidden_dim=200, loop=loop, argv=argv)
+    return run(VAE, "vae", __doc__, lr=3e-4, hidden_dim=200, loop=loop, argv=argv)

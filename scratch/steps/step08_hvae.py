@@ -18,4 +18,4 @@ def loop(model, optimizer, trainer) -> None:
 
 
 def main(argv=None) -> dict:
-    return run(HVAE, "hvae", __doc__.split("\n")[0], lr=1e-3, hidden_dim=100, loop=loop, argv=argv)
+    return run(HVAE, "hvae", __doc__, lr=1e-3, hidden_dim=100, loop=loop, argv=argv)

@@ -11,14 +11,24 @@ from scratch.data.toy import flower
 from scratch.models.diffusion import Diffuser
 from scratch.viz import save
 
-from ._common import have, make_parser, parse, write_json
+from ._common import (
+    data_source,
+    integer,
+    make_parser,
+    parse,
+    quick_defaults,
+    stand_in_label,
+    write_json,
+)
 
 
-def load_image(quick: bool) -> tuple[np.ndarray, str]:
-    """book/flower.png (64, 64, 3) in [0, 1]; the drawn stand-in in --quick when it is absent."""
-    if quick and not have("book/flower.png"):
-        return flower(), "generated flower"
-    return plt.imread(fetch("book/flower.png"))[..., :3].astype(np.float32), "book/flower.png"
+def load_image(args) -> tuple[np.ndarray, str]:
+    """book/flower.png (64, 64, 3) in [0, 1]; the drawn stand-in under --synthetic, or under
+    --quick when the file is absent."""
+    source = data_source(args, ["book/flower.png"], "book/flower.png")
+    if source is None:
+        return flower(), stand_in_label("book/flower.png", None)
+    return plt.imread(fetch("book/flower.png"))[..., :3].astype(np.float32), source
 
 
 def noising_panels(diffuser: Diffuser, image: np.ndarray, rng, every: int = 100) -> dict:
@@ -46,15 +56,16 @@ def moments_by_t(diffuser: Diffuser, x_0: np.ndarray, draws: int, rng):
 
 
 def main(argv=None) -> dict:
-    parser = make_parser("noise", __doc__.split("\n")[0])
-    parser.add_argument("--draws", type=int, default=None, help="draws per pixel (default 20000)")
+    parser = make_parser("noise", __doc__, synthetic=True)
+    parser.add_argument(
+        "--draws", type=integer(2), help="draws per pixel (default 20000; --quick: 4000)"
+    )
     args = parse(parser, argv)
-    draws = args.draws or (4000 if args.quick else 20000)
-    if draws < 2:
-        raise ValueError(f"--draws must be at least 2, got {draws}")
+    quick_defaults(args, draws=(20000, 4000))
+    draws = args.draws
     rng = np.random.default_rng(args.seed)
     diffuser = Diffuser()
-    image, source = load_image(args.quick)
+    image, source = load_image(args)
 
     # the book's figure: ten panels, noise added step by step
     panels = noising_panels(diffuser, image, rng)

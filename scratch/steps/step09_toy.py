@@ -16,7 +16,7 @@ from scratch.models.toy import ToyDenoiser
 from scratch.optim import Adam
 from scratch.viz import save
 
-from ._common import make_parser, parse, write_json
+from ._common import integer, make_parser, parse, quick_defaults, real, write_json
 
 DATASETS = {"ring": ring, "moons": two_moons}
 
@@ -40,22 +40,24 @@ def train(model, diffuser: Diffuser, data: np.ndarray, steps: int, batch_size: i
 
 
 def main(argv=None) -> dict:
-    parser = make_parser("diffusion2d", __doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=None, help="training steps (default 8000)")
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--hidden", type=int, default=None, help="width of the MLP (default 256)")
-    parser.add_argument("--lr", type=float, default=2e-3, help="initial learning rate")
-    parser.add_argument("--n", type=int, default=None, help="samples per sampler (default 1000)")
+    parser = make_parser("diffusion2d", __doc__)
+    parser.add_argument(
+        "--steps", type=integer(1), help="training steps (default 8000; --quick: 800)"
+    )
+    parser.add_argument("--batch-size", type=integer(1), default=256, help="points per step")
+    parser.add_argument(
+        "--hidden", type=integer(1), help="width of the MLP (default 256; --quick: 128)"
+    )
+    parser.add_argument(
+        "--lr", type=real(0, open_low=True), default=2e-3, help="initial learning rate"
+    )
+    parser.add_argument(
+        "--n", type=integer(1), help="samples per sampler (default 1000; --quick: 500)"
+    )
     args = parse(parser, argv)
     # --quick: a smaller, shorter run that shows the pipeline, not the quality
-    steps = args.steps or (800 if args.quick else 8000)
-    hidden = args.hidden or (128 if args.quick else 256)
-    n = args.n or (500 if args.quick else 1000)
-    if min(steps, args.batch_size, hidden, n) < 1 or not args.lr > 0:
-        raise ValueError(
-            "--steps, --batch-size, --hidden, --n and --lr must be positive, got "
-            f"{steps}, {args.batch_size}, {hidden}, {n}, {args.lr}"
-        )
+    quick_defaults(args, steps=(8000, 800), hidden=(256, 128), n=(1000, 500))
+    steps, hidden, n = args.steps, args.hidden, args.n
     rng = np.random.default_rng(args.seed)
     nn.init.manual_seed(args.seed)
     diffuser = Diffuser()

@@ -13,7 +13,16 @@ from scratch.nn import init
 from scratch.optim import Adam
 from scratch.train import fit
 
-from ._common import have, make_parser, parse, write_json
+from ._common import (
+    data_source,
+    integer,
+    make_parser,
+    parse,
+    quick_defaults,
+    real,
+    stand_in_label,
+    write_json,
+)
 
 MNIST_FILES = [
     f"mnist/{s}-{k}-idx{d}-ubyte.gz"
@@ -32,18 +41,21 @@ def stand_in(n: int, seed: int) -> ArrayDataset:
 
 
 def main(argv=None) -> dict:
-    parser = make_parser("classifier", __doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--resume", action="store_true", help="continue from out/checkpoint.npz")
+    parser = make_parser("classifier", __doc__, synthetic=True)
+    parser.add_argument("--epochs", type=integer(1), help="epochs in all (default 8; --quick: 1)")
+    parser.add_argument("--batch-size", type=integer(1), default=128, help="images per step")
+    parser.add_argument(
+        "--lr", type=real(0, open_low=True), default=1e-3, help="Adam's learning rate"
+    )
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     args = parse(parser, argv)
-    if have(*MNIST_FILES):
+    quick_defaults(args, epochs=(8, 1))
+    source = data_source(args, MNIST_FILES, "MNIST")
+    if source is not None:
         train, test = MNIST(train=True), MNIST(train=False)
     else:
         train, test = stand_in(2000, args.seed), stand_in(500, args.seed + 1)
-    if args.quick:  # one epoch on 1,000 images
-        args.epochs = 1
+    if args.quick:  # 1,000 images
         train = ArrayDataset(*(a[:1000] for a in train.arrays))
         test = ArrayDataset(*(a[:1000] for a in test.arrays))
     init.manual_seed(args.seed)
@@ -51,6 +63,8 @@ def main(argv=None) -> dict:
     optimizer = Adam(model.parameters(), lr=args.lr)
     loader = DataLoader(train, batch_size=args.batch_size, shuffle=True, seed=args.seed)
     config = {
+        "model": "classifier",
+        "data": stand_in_label("MNIST", source),
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "lr": args.lr,
