@@ -46,7 +46,8 @@ class Trainer:
     loss history, the checkpoints (after every epoch, and every ``save_every`` seconds mid-epoch)
     and the stop on a NaN loss. ``epochs`` counts the epochs in all, those in a resumed checkpoint
     included. ``config`` (JSON) is stored in the checkpoint and history so that ``sample`` and
-    ``eval`` can rebuild the model. ``max_steps`` cuts every epoch short (quick runs)."""
+    ``eval`` can rebuild the model. ``max_steps`` cuts every epoch short (quick runs). ``title``
+    heads the loss plot (default: '<desc>: training loss')."""
 
     def __init__(
         self,
@@ -61,12 +62,14 @@ class Trainer:
         max_steps: int | None = None,
         desc: str = "train",
         save_every: float = 600.0,
+        title: str | None = None,
     ):
         if not isinstance(epochs, int | np.integer) or epochs < 1:
             raise ValueError(f"epochs must be a positive integer, got {epochs}")
         self.model, self.optimizer, self.loader, self.rng = model, optimizer, loader, rng
         self.num_epochs, self.config, self.max_steps = int(epochs), config, max_steps
         self.desc, self.save_every = desc, save_every
+        self.title = title or f"{desc}: training loss"
         self.out = Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
         self.path = self.out / CHECKPOINT
@@ -91,6 +94,8 @@ class Trainer:
             self.epoch = epoch
             self.loader.epoch = epoch - 1
             self.tick = time.perf_counter()
+            whole = self.count == 0  # not resumed mid-way: every step's loss will be logged
+            self.step_losses = []  # this epoch's, for the loss plot of a one-epoch run
             yield epoch
             seconds = self.done_seconds + time.perf_counter() - self.tick
             mean = self.total / max(self.count, 1)
@@ -100,7 +105,8 @@ class Trainer:
             self.count, self.total, self.done_seconds = 0, 0.0, 0.0
             print(f"epoch {epoch}: loss {mean:.4f} ({seconds:.1f} s)")
             self.save(epoch)
-            write_history(self.out, self.history, self.config)
+            steps = self.step_losses if whole else None
+            write_history(self.out, self.history, self.config, self.title, steps)
         print(f"wrote {self.path}, {self.out / 'history.json'}, {self.out / 'loss.png'}")
 
     def batches(self):
@@ -134,6 +140,7 @@ class Trainer:
                 "Try a smaller learning rate."
             )
         self.total += value
+        self.step_losses.append(value)
         if (self.count + 1) % 100 == 0:
             self.bar.set_postfix(loss=f"{self.total / (self.count + 1):.4f}", refresh=False)
         return value
@@ -222,13 +229,24 @@ def restore(path, model, optimizer=None, rng=None) -> dict:
     return {"step": 0, "step_loss": 0.0, "step_seconds": 0.0, **meta}
 
 
-def write_history(out: Path, history: dict, config: dict | None) -> None:
-    """``history.json`` (loss and seconds per epoch, and the config) and ``loss.png``."""
+def write_history(
+    out: Path, history: dict, config: dict | None, title: str | None = None, step_losses=None
+) -> None:
+    """``history.json`` (loss and seconds per epoch, and the config) and ``loss.png``: the loss per
+    epoch, or per step when there is one epoch and ``step_losses`` holds its steps' losses."""
+    from matplotlib.ticker import MaxNLocator
+
     from scratch.viz import plt, save  # matplotlib only when a run writes its figures
 
     record = {"config": config or {}, **history}
     (out / "history.json").write_text(json.dumps(record, indent=2) + "\n")
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.plot(history["epoch"], history["loss"], marker="o")
-    ax.set(xlabel="epoch", ylabel="training loss (mean over the epoch)", title=out.name)
+    if len(history["epoch"]) == 1 and step_losses:
+        ax.plot(np.arange(1, len(step_losses) + 1), step_losses, marker=".")
+        ax.set(xlabel="step (of the one epoch)", ylabel="training loss (per batch)")
+    else:
+        ax.plot(history["epoch"], history["loss"], marker="o")
+        ax.set(xlabel="epoch", ylabel="training loss (mean over the epoch)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(title or f"{out.name}: training loss", fontsize=9)
     save(fig, out / "loss.png")

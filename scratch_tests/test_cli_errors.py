@@ -165,10 +165,12 @@ def test_debug_shows_the_traceback(tmp_path, capsys):
 
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch):
-    """An empty data folder and cache (downloads are off in the tests: conftest)."""
+    """An empty data folder and cache (downloads are off in the tests: conftest). --data-dir sets
+    $SCRATCH_DATA: setting it here too restores it after the test."""
     folder = tmp_path / "data"
     (folder / "mnist").mkdir(parents=True)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("SCRATCH_DATA", str(folder))
     return folder
 
 

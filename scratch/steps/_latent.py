@@ -11,14 +11,15 @@ import time
 
 import numpy as np
 
-from scratch import nn
+from scratch import nn, pretrained
 from scratch.data import MNIST, ArrayDataset, DataLoader
 from scratch.data.toy import stand_in_digits
 from scratch.errors import UserError
 from scratch.optim import Adam
 from scratch.train import CHECKPOINT, Trainer, restore
-from scratch.viz import image_grid
+from scratch.viz import image_grid, quick_note
 
+from . import _shipped
 from ._common import (
     add_actions,
     check_kind,
@@ -175,11 +176,17 @@ def train(model_cls, name: str, loop, args) -> dict:
     loader = DataLoader(ArrayDataset(x), args.batch_size, shuffle=True, seed=args.seed)
     print(f"{name}: {len(x)} images, {args.epochs} epochs, {config}")
     trainer = Trainer(model, optimizer, loader, args.epochs, args.out, rng=model.rng,
-                      resume=args.resume, config=config, desc=name)  # fmt: skip
+                      resume=args.resume, config=config, desc=name,
+                      title=loss_title(name, args, len(loader)))  # fmt: skip
     loop(model, optimizer, trainer)
     history = trainer.history
     test = load_images(args, train=False)[0][:64]
-    figures(model, test, args.out)
+    what = f"{name} ({args.likelihood}), epoch {len(history['loss'])}"
+    if source.startswith("generated"):
+        what += ", trained on generated rings and bars (no MNIST)"
+    if args.quick:
+        what += f"\n{quick_note(len(history['loss']) * len(loader))}"
+    figures(model, test, args.out, what)
     return {
         "data": source,
         "epochs": len(history["loss"]),
@@ -189,23 +196,59 @@ def train(model_cls, name: str, loop, args) -> dict:
     }
 
 
-def grid(images: np.ndarray, path):
-    """Save (N, 784) images as 28x28 tiles, 8 per row."""
-    return image_grid(images.reshape(len(images), 28, 28), path)
+def loss_title(name: str, args, batches: int) -> str:
+    """The loss plot's title; in --quick it says how many steps the model was trained for."""
+    return f"{name}: training loss" + (
+        f"\n{quick_note(args.epochs * batches)}" if args.quick else ""
+    )
 
 
-def figures(model, x: np.ndarray, out) -> None:
+def grid(images: np.ndarray, path, **titles):
+    """Save (N, 784) images as 28x28 tiles, 8 per row (``titles``: image_grid's)."""
+    return image_grid(images.reshape(len(images), 28, 28), path, **titles)
+
+
+def figures(model, x: np.ndarray, out, what: str) -> None:
     """samples.png (8x8), reconstructions.png (originals over their reconstructions) and
-    traversal.png (each row moves one of the 8 most active latent units from -3 to 3)."""
-    grid(model.sample(64), out / "samples.png")
-    grid(np.concatenate([x[:8], model.reconstruct(x[:8])]), out / "reconstructions.png")
+    traversal.png (each row moves one of the 8 most active latent units from -3 to 3), titled
+    with ``what`` model they show."""
+    grid(model.sample(64), out / "samples.png", title=f"{what}\n{sample_note(model)}")
+    pairs = np.concatenate([x[:8], model.reconstruct(x[:8])])
+    grid(pairs, out / "reconstructions.png", title=f"reconstructions: {what}",
+         row_labels=["test image", "reconstructed"])  # fmt: skip
     mu = model.encode_mean(x)  # (N, Z)
     units = np.argsort(-mu.var(axis=0))[:8]
     z = np.repeat(mu[:1], 64, axis=0)  # (64, Z), all the first image's code
     for row, u in enumerate(units):
         z[row * 8 : row * 8 + 8, u] = np.linspace(-3, 3, 8)
-    grid(model.decode_mean(z), out / "traversal.png")
+    title = (
+        f"latent traversal: each row moves one unit from -3 to 3 about a test image's code\n{what}"
+    )
+    grid(model.decode_mean(z), out / "traversal.png", title=title,
+         row_labels=[f"{latent_name(model)}[{u}]" for u in units])  # fmt: skip
     print(f"figures: {out}/samples.png, reconstructions.png, traversal.png, loss.png")
+
+
+def sample_note(model) -> str:
+    """How ``model.sample`` draws its images."""
+    if latent_name(model) == "z1":
+        return "64 samples: z2 ~ N(0, I), z1 ~ N(z_hat(z2), I), x = E[x | z1]"
+    return "64 samples: z ~ N(0, I), x = E[x | z]"
+
+
+def latent_name(model) -> str:
+    """'z1' for the hierarchical VAE (its images' latent), 'z' for the VAE."""
+    return "z1" if hasattr(model, "decoder2") else "z"
+
+
+def shipped_figures(name: str, out, seed: int) -> dict:
+    """shipped_samples.png: 64 samples of the shipped model ``name`` (scratch.pretrained)."""
+    model = pretrained.load(name)
+    model.rng = np.random.default_rng(seed)
+    what = f"{name} ({model.likelihood}), {_shipped.note(name)}"
+    png = grid(model.sample(64), out / "shipped_samples.png", title=f"{what}\n{sample_note(model)}")
+    print(f"shipped model {name}: samples -> {png}")
+    return {"shipped_samples": str(png), "shipped": _shipped.note(name)}
 
 
 def evaluate(model_cls, name: str, args) -> dict:

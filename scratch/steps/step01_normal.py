@@ -48,6 +48,7 @@ def main(argv=None) -> dict:
             grid = np.linspace(values.min(), values.max(), 200)
             ax.plot(grid, Normal(mu, np.sqrt(var)).pdf(grid), "r")
             ax.set_title(f"{what} of n={n}: N({mu:.3g}, {var:.3g})", fontsize=9)
+            ax.set(xlabel=f"{what} of {n} uniforms", ylabel="density" if col == 0 else "")
     fig.suptitle(f"central limit theorem: {trials} sums of n uniforms (red: predicted normal)")
     clt_png = save(fig, args.out / "clt.png")
 

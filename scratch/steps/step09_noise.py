@@ -89,7 +89,12 @@ def main(argv=None) -> dict:
         ax0.plot(ts[::25], mean[::25, p], "o", ms=3, color=colour, label="sequential")
     ax0.plot(ts, np.sqrt(var_cf[:, 0]), "k-", label="std: closed form sqrt(1 - alpha_bar_t)")
     ax0.plot(ts[::25], np.sqrt(var[::25]).mean(axis=1), "ks", ms=3, label="std: sequential")
-    ax0.set(xlabel="t", title=f"mean and std of x_t over {draws} draws", ylim=(-0.05, 1.05))
+    ax0.set(
+        xlabel="t",
+        ylabel="mean, std of x_t",
+        title=f"mean and std of x_t over {draws} draws",
+        ylim=(-0.05, 1.05),
+    )
     ax0.legend(fontsize=7)
     t_hist = 100
     closed, _ = diffuser.add_noise(np.full(draws, x_0[1]), t_hist, rng)
@@ -99,7 +104,7 @@ def main(argv=None) -> dict:
     bins = np.linspace(-1.5, 2.5, 60)
     ax1.hist(closed, bins, alpha=0.5, density=True, label="closed form q(x_t | x_0)")
     ax1.hist(sequential, bins, alpha=0.5, density=True, label=f"{t_hist} sequential steps")
-    ax1.set(xlabel=f"x_{t_hist}", title=f"x_0 = {x_0[1]:.2f}, t = {t_hist}")
+    ax1.set(xlabel=f"x_{t_hist}", ylabel="density", title=f"x_0 = {x_0[1]:.2f}, t = {t_hist}")
     ax1.legend(fontsize=8)
     moments_png = save(fig, args.out / "closed_form.png")
 

@@ -30,8 +30,9 @@ from scratch.models.diffusion import SAMPLERS, SCHEDULES, SPACINGS, Diffuser, dr
 from scratch.models.ema import UncorrectedEMA, WithEMA
 from scratch.optim import Adam
 from scratch.train import CHECKPOINT, Trainer
-from scratch.viz import image_grid
+from scratch.viz import image_grid, quick_note
 
+from . import _shipped
 from ._common import (
     add_actions,
     check_kind,
@@ -232,7 +233,7 @@ def main(argv=None) -> dict:
             args.labels = "0..9" if args.conditional else None
             args.checkpoint, args.chunk, args.gamma, args.eta = args.out / CHECKPOINT, 500, 3.0, 0.0
             args.spacing, args.clip_x0, args.no_ema, args.resume = "linear", False, False, False
-            result.update(sample(args))
+            result.update(sample(args, note=quick_note(result["train_steps"])))
         return result
     quick_defaults(args, n=(20, 20) if args.action == "sample" else (10000, 10000))
     check_sampler(args)
@@ -268,7 +269,8 @@ def train(args) -> dict:
         optimizer = WithEMA(optimizer, model, calibration(x, y, diffuser, args))
     loader = DataLoader(ArrayDataset(x, y), args.batch_size, shuffle=True, seed=args.seed)
     trainer = Trainer(model, optimizer, loader, args.epochs, args.out, rng=rng,
-                      resume=args.resume, config=config, desc="diffusion")  # fmt: skip
+                      resume=args.resume, config=config, desc="diffusion",
+                      title=loss_title(args, len(loader)))  # fmt: skip
     print(f"diffusion: {len(x)} images, {args.epochs} epochs, {config}")
     T = diffuser.num_timesteps
     for _epoch in trainer.epochs():  # the book's loop; the trainer checkpoints and resumes
@@ -290,6 +292,7 @@ def train(args) -> dict:
     return {
         "data": source,
         "epochs": len(history["loss"]),
+        "train_steps": len(history["loss"]) * len(loader),
         "loss_first": round(history["loss"][0], 4),
         "loss_last": round(history["loss"][-1], 4),
         "seconds_per_epoch": round(float(np.median(history["seconds"])), 2),
@@ -384,16 +387,57 @@ def describe(args, labels, epoch) -> dict:
     return result
 
 
-def sample(args) -> dict:
-    """Draw ``--n`` images and save them as a grid, titled with their labels when conditional."""
-    images, labels, _, epoch = generate_images(args)
+def loss_title(args, batches: int) -> str:
+    """The loss plot's title; in --quick it says how many steps the model was trained for."""
+    what = "conditional U-Net" if args.conditional else "U-Net"
+    note = f"\n{quick_note(args.epochs * batches)}" if args.quick else ""
+    return f"diffusion ({what}, channels {args.channels}): training loss{note}"
+
+
+def samples_title(config: dict, epoch: int, args, labels, note: str | None = None) -> str:
+    """Which model, sampler, steps and epoch a grid of samples shows (and ``note``)."""
+    channels = ",".join(map(str, config["channels"]))
+    model = f"{'conditional ' if config['conditional'] else ''}U-Net ({channels}), epoch {epoch}"
+    how = f"{SAMPLER_NAMES[args.sampler]}, {args.steps or 1000} steps"
+    if labels is not None:
+        how += f", guided (gamma {args.gamma:g}); each image titled with its label"
+    return f"diffusion samples: {model}\n{how}" + (f"\n{note}" if note else "")
+
+
+SAMPLER_NAMES = {"ddpm": "DDPM", "ddim": "DDIM", "dpm++2m": "DPM-Solver++(2M)", "heun": "Heun"}
+
+
+def sample(args, note: str | None = None) -> dict:
+    """Draw ``--n`` images and save them as a grid, titled with the model, the sampler and
+    ``note``, each image with its label when conditional."""
+    images, labels, config, epoch = generate_images(args)
     name = f"samples_{run_name(args)}_n{args.n}_seed{args.seed}"
     titles = None if labels is None else [str(v) for v in labels]
-    png = image_grid(images, args.out / f"{name}.png", ncols=10, titles=titles)
+    title = samples_title(config, epoch, args, labels, note)
+    png = image_grid(images, args.out / f"{name}.png", ncols=10, titles=titles, title=title)
     result = {"samples": str(png), **describe(args, labels, epoch)}
     print(f"wrote {png}")
     write_json(args.out / f"{name}.json", result)
     return result
+
+
+def shipped_figures(out, seed: int, steps: int = 10, gamma: float = 3.0) -> dict:
+    """shipped_samples.png: 20 guided digits, 0..9 twice, from the shipped ``unet_cond`` with
+    DPM-Solver++(2M) at ``steps`` steps; nothing but a printed line when it does not ship."""
+    if not _shipped.available("unet_cond"):
+        print(_shipped.missing_note("unet_cond"))
+        return {"shipped": None}
+    model = pretrained.load("unet_cond")
+    diffuser = Diffuser(**pretrained.info("unet_cond")["diffuser"])
+    labels = np.arange(20) % NUM_LABELS
+    x_0 = diffuser.sample(model, (20, 1, 28, 28), labels, gamma=gamma, sampler="dpm++2m",
+                          steps=steps, rng=seed, progress=False)  # fmt: skip
+    title = (f"conditional U-Net, {_shipped.note('unet_cond')}\nguided (gamma {gamma:g}), "
+             f"DPM-Solver++(2M), {steps} steps; each image titled with its label")  # fmt: skip
+    png = image_grid(diffuser.to_images(x_0), out / "shipped_samples.png", ncols=10,
+                     titles=[str(v) for v in labels], title=title)  # fmt: skip
+    print(f"shipped model unet_cond: samples -> {png}")
+    return {"shipped_samples": str(png), "shipped": _shipped.note("unet_cond")}
 
 
 def evaluate(args) -> dict:
