@@ -34,7 +34,7 @@ def main(argv=None) -> dict:
     pdf_png = save(fig, args.out / "normal_pdf.png")
 
     # the central limit theorem: sums and means of n uniforms against their predicted normals
-    fig, axes = plt.subplots(2, len(NS), figsize=(3.2 * len(NS), 6))
+    fig, axes = plt.subplots(2, len(NS), figsize=(3.2 * len(NS), 6.5), layout="constrained")
     result = {"trials": trials, "n": list(NS), "sum_mean": [], "sum_var": []}
     for col, n in enumerate(NS):
         sums = rng.random((trials, n)).sum(axis=1)  # (trials,)
