@@ -153,11 +153,23 @@ def test_resume_with_other_settings_names_the_saved_ones(vae_run, tmp_path, caps
     assert "trained with hidden_dim=8, not hidden_dim=50" in err[0]
 
 
-def test_debug_shows_the_traceback(tmp_path, capsys):
+def test_debug_shows_the_traceback_and_a_bug_always_does(monkeypatch):
     from scratch.errors import UserError
+    from scratch.steps import step04_gmm
 
     with pytest.raises(UserError, match="is a file"):
         cli.main(["--debug", "vae", "train", "--out", __file__])
+    monkeypatch.setenv("SCRATCH_DEBUG", "1")
+    with pytest.raises(UserError, match="is a file"):
+        cli.main(["vae", "train", "--out", __file__])
+    monkeypatch.delenv("SCRATCH_DEBUG")
+
+    def bug(argv):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(step04_gmm, "main", bug)
+    with pytest.raises(ZeroDivisionError):  # not a user error: its traceback is kept
+        cli.main(["gmm"])
 
 
 # ---- real data or a clear stop ---------------------------------------------------------------
