@@ -2,7 +2,7 @@
 its manifest ``NAME.json``.
 
     python benchmarks/export_pretrained.py vae RUN/checkpoint.npz \
-        --command "scratch vae train --seed 0" --commit SHA --metrics RUN/eval.json
+        --command "scratch vae train --seed 0" --commit SHA --metrics RUN/vae_eval.json
 
 The manifest records the command, seed, commit and data source, the loss per epoch, the metrics
 (merged from the ``--metrics`` JSON files), the sha256 of the weight file, and the float32 model's
