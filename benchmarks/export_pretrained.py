@@ -32,6 +32,7 @@ def atomic_write(path: Path, write) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
+        os.chmod(tmp, 0o644)  # package data: mkstemp's 0600 would hide it from other users
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
