@@ -91,3 +91,13 @@ def test_unet_cond_guided_samples_read_as_their_labels():
     )  # fmt: skip
     accuracy = label_accuracy(diffuser.to_images(x_0), labels, load_classifier())
     assert accuracy["all"] >= 0.95, accuracy
+
+
+@pytest.mark.skipif("unet_cond" not in SHIPPED, reason="unet_cond does not ship yet")
+def test_diffusion_sample_falls_back_to_the_shipped_unet_cond(tmp_path):
+    from scratch import cli
+
+    out = tmp_path / "out"
+    argv = ["diffusion", "sample", "--labels", "0..9", "--sampler", "dpm++2m", "--steps", "2"]
+    assert cli.main([*argv, "--n", "10", "--out", str(out)]) in (0, None)
+    assert (out / "samples_dpm++2m2_n10_seed0.png").is_file()

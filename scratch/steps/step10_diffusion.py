@@ -328,9 +328,9 @@ def generate_images(args):
     conditional, saved chunk by chunk to OUT/samples_<run name>_n<n>.npz for ``--resume``."""
     path, shipped = find_checkpoint(args, "diffusion", shipped_kinds=("unet", "unet_cond"))
     if shipped is not None:
-        model = pretrained.load(shipped)
-        diffuser = Diffuser(**pretrained.info(shipped)["diffuser"])
-        config, epoch = {"conditional": pretrained.info(shipped)["kind"] == "unet_cond"}, None
+        model, manifest = pretrained.load(shipped), pretrained.info(shipped)
+        diffuser = Diffuser(**manifest["diffuser"])
+        config, epoch = manifest["run_config"], manifest["history"]["history"]["epoch"][-1]
         path = f"pretrained:{shipped}"
     else:
         check_kind(path, load_checkpoint(path)[1], "diffusion", args.action)
