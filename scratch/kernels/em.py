@@ -20,7 +20,7 @@ are taken BLOCK at a time, transposed, so that every inner loop runs over rows a
 
 import numpy as np
 
-from ._jit import njit, prange
+from ._jit import fast, njit, prange
 
 LOG_2PI = np.log(2 * np.pi)
 CHUNK = 4096  # rows per parallel chunk; fewer than PARALLEL_MIN chunks run on one thread
@@ -243,6 +243,7 @@ def _log_resp_chunk(X, c, const, means, prec_chols, out, log_prob):
                 out[start + b, k] = lj[k, b] - lse[b]
 
 
+@fast(log_resp_numpy)
 @njit(parallel=True, cache=True)
 def log_resp(X, log_weights, means, prec_chols):
     """The Numba twin of :func:`log_resp_numpy`: row chunks in parallel."""
@@ -274,6 +275,7 @@ def _suff_stats_chunk(X, qs, shift, c, nk, sx, sxx):
         _m_block(stop - start, xb, qb, shift, d, qd, nk, sx, sxx)
 
 
+@fast(suff_stats_numpy)
 @njit(parallel=True, cache=True)
 def suff_stats(X, qs, shift):
     """The Numba twin of :func:`suff_stats_numpy`: row chunks in parallel."""
@@ -306,6 +308,7 @@ def _em_chunk(X, c, const, means, prec_chols, shift, nk, sx, sxx):
     return ll
 
 
+@fast(em_step_numpy)
 @njit(parallel=True, cache=True)
 def em_step(X, log_weights, means, prec_chols, shift):
     """The fused Numba twin of :func:`em_step_numpy`: one read of X per EM iteration."""

@@ -13,7 +13,7 @@ one chain of float64 additions, and no less accurate.
 
 import numpy as np
 
-from ._jit import njit
+from ._jit import fast, njit
 from .spread import spread_range
 
 AXES = (0, 2, 3)  # every axis but the channels'
@@ -96,6 +96,7 @@ def _affine(u, a, d, v, b, c0, c1, y):
                     yf[n, c, i] = a[c] * uf[n, c, i] + b[c] * vf[n, c, i] + d[c]
 
 
+@fast(channel_moments_numpy)
 def channel_moments(x):
     """Numba twin of :func:`channel_moments_numpy` (x C-contiguous)."""
     mu, var = np.zeros(x.shape[1]), np.zeros(x.shape[1])
@@ -103,6 +104,7 @@ def channel_moments(x):
     return mu, var
 
 
+@fast(channel_sums_numpy)
 def channel_sums(gy, x):
     """Numba twin of :func:`channel_sums_numpy` (gy, x C-contiguous)."""
     s, r = np.zeros(x.shape[1]), np.zeros(x.shape[1])
@@ -110,6 +112,7 @@ def channel_sums(gy, x):
     return s, r
 
 
+@fast(channel_affine_numpy)
 def channel_affine(u, a, d, v=None, b=None):
     """Numba twin of :func:`channel_affine_numpy` (u, v C-contiguous)."""
     y = np.empty_like(u)

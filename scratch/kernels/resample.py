@@ -17,7 +17,7 @@ twin; the Numba kernels compute the same sums directly, a share of the (b, c) pl
 
 import numpy as np
 
-from ._jit import njit
+from ._jit import fast, njit
 from .spread import spread_range
 
 # ---- max-pool 2x2 ---------------------------------------------------------------------------------
@@ -75,6 +75,7 @@ def _maxpool2_backward(gy, arg, p0, p1, gx):
                 gx[p, 2 * i + k // 2, 2 * j + k % 2] = gy[p, i, j]
 
 
+@fast(maxpool2_numpy)
 def maxpool2(x):
     """Numba twin of :func:`maxpool2_numpy`."""
     B, C, H, W = x.shape
@@ -85,6 +86,7 @@ def maxpool2(x):
     return y, arg
 
 
+@fast(maxpool2_backward_numpy)
 def maxpool2_backward(gy, arg, x_shape):
     """Numba twin of :func:`maxpool2_backward_numpy`."""
     gx = np.empty(x_shape, dtype=gy.dtype)
@@ -174,6 +176,7 @@ def _upsample2_backward(gy, p0, p1, gx):
                 gx[p, y1[oy], i] += l * row[i]
 
 
+@fast(upsample2_numpy)
 def upsample2(x):
     """Numba twin of :func:`upsample2_numpy`."""
     B, C, H, W = x.shape
@@ -183,6 +186,7 @@ def upsample2(x):
     return y
 
 
+@fast(upsample2_backward_numpy)
 def upsample2_backward(gy):
     """Numba twin of :func:`upsample2_backward_numpy`."""
     B, C, H2, W2 = gy.shape

@@ -29,7 +29,7 @@ inside the image.
 
 import numpy as np
 
-from ._jit import njit
+from ._jit import fast, njit
 from .spread import block_length, spread
 
 G_MATRIX = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
@@ -97,6 +97,7 @@ def _at(m0, m1, m2, m3):
     return m0 + m1 + m2, m1 - m2 - m3
 
 
+@fast(transform_weights_numpy)
 @njit(cache=True)
 def transform_weights(W):
     """Numba twin of :func:`transform_weights_numpy`: G g G^T = (G (G g)^T)^T, written out."""
@@ -114,6 +115,7 @@ def transform_weights(W):
     return U
 
 
+@fast(transform_input_numpy)
 @njit(cache=True, nogil=True)
 def transform_input(Xp, anchors, Wp, V):
     """Numba twin of :func:`transform_input_numpy`: B^T d B = (B^T (B^T d)^T)^T, written out."""
@@ -132,6 +134,7 @@ def transform_input(Xp, anchors, Wp, V):
             V[12, c, t], V[13, c, t], V[14, c, t], V[15, c, t] = _bt(d30, d31, d32, d33)
 
 
+@fast(transform_output_numpy)
 @njit(cache=True, nogil=True)
 def transform_output(M, corners, bias, y):
     """Numba twin of :func:`transform_output_numpy`: A^T M A = (A^T (A^T M)^T)^T, written out."""
@@ -154,25 +157,19 @@ def transform_output(M, corners, bias, y):
                     y[b, o, r + 1, s + 1] = y11 + bias[o]
 
 
-TRANSFORMS = {True: (transform_weights, transform_input, transform_output),
-              False: (transform_weights_numpy, transform_input_numpy,
-                      transform_output_numpy)}  # fmt: skip
-
-
 def blocks(buffer, rows: int, n: int):
     """A (16, rows, n) view of ``buffer`` whose 16 matrices lie ROW_PAD floats apart."""
     return buffer[: 16 * (rows * n + ROW_PAD)].reshape(16, -1)[:, : rows * n].reshape(16, rows, n)
 
 
-def conv3x3(Xp, Wp, y_shape, W, b, numba=True, block_bytes=BLOCK_BYTES):
+def conv3x3(Xp, Wp, y_shape, W, b, block_bytes=BLOCK_BYTES):
     """y (B, O, H, W) = W * x + b for a 3x3 kernel, stride 1, padding 1, from x's flat padded
     layout Xp (C, B Hp Wp + >= 2 Wp + 2) with Hp = H + 1, Wp = W + 1 and the data at (1, 1)."""
-    to_U, to_V, from_M = TRANSFORMS[numba]
     B, O, H, Wd = y_shape
     C = Xp.shape[0]
     corners = tile_corners(B, H, Wd)
     anchors = corners[:, 0] * ((H + 1) * Wp) + corners[:, 1] * Wp + corners[:, 2]
-    U = np.ascontiguousarray(to_U(W).transpose(2, 0, 1))  # (16, O, C)
+    U = np.ascontiguousarray(transform_weights(W).transpose(2, 0, 1))  # (16, O, C)
     bias = np.zeros(O, Xp.dtype) if b is None else b
     y = np.empty(y_shape, dtype=Xp.dtype)
     n = len(anchors)
@@ -184,9 +181,9 @@ def conv3x3(Xp, Wp, y_shape, W, b, numba=True, block_bytes=BLOCK_BYTES):
         for t0 in starts:
             mm = min(m, n - t0)
             V, M = blocks(V_buffer, C, mm), blocks(M_buffer, O, mm)
-            to_V(Xp, anchors[t0 : t0 + mm], Wp, V)
+            transform_input(Xp, anchors[t0 : t0 + mm], Wp, V)
             np.matmul(U, V, out=M)
-            from_M(M, corners[t0 : t0 + mm], bias, y)
+            transform_output(M, corners[t0 : t0 + mm], bias, y)
 
     spread(run, range(0, n, m))
     return y
