@@ -21,8 +21,8 @@ Nine separate products would each have a small inner dimension (C, or O for dx) 
 tiny result over a huge inner dimension, and OpenBLAS runs both shapes slowly. So every sum over
 taps is computed one block of columns at a time. Where the inner dimension is small, the 9 shifted
 views of the block are stacked (an im2col of the block, at most 4 MB, so that it stays in cache) and
-multiplied in one sgemm of inner dimension 9 C: for dx this is 20-25% faster than nine products
-at the up path's shapes (192 -> 64 and 384 -> 128). Where it is 128 or more, the nine products on
+multiplied in one sgemm of inner dimension 9 C: for dx this is faster than nine products
+at the up path's shapes (192 -> 64 and 384 -> 128; figures in benchmarks/README.md). Where it is 128 or more, the nine products on
 views are as fast or faster, without the copy. For dW either side may be the one shifted,
 since dW[o, c, i, j] = sum_q G[o, q] Xp[c, q + off] = sum_q G[o, q - off] Xp[c, q]: the smaller
 one is stacked (G when O < C, as in the up path).
@@ -47,8 +47,7 @@ transforms) runs on all cores and no sgemm waits for another core to finish its 
 The padded layout's moves (``pad_flat``, ``unpad_flat``) are NumPy strided copies, faster here than
 a compiled loop. ``im2col`` and ``col2im`` are Numba kernels, each beside a NumPy twin with the same
 signature. They run on one thread: they are memory-bound, and a parallel region started right
-after an sgemm fights OpenBLAS's still-spinning threads for the cores (the U-Net's training step
-took 3.0 s with them parallel, 2.55 s serial). The route is chosen in ``choose_method``.
+after an sgemm fights OpenBLAS's still-spinning threads for the cores. The route is chosen in ``choose_method``.
 """
 
 import numpy as np
@@ -64,10 +63,9 @@ def out_size(n: int, k: int, stride: int, pad: int) -> int:
 
 
 # ---- the flat padded layout ----------------------------------------------------------------------
-# Plain NumPy, not Numba: these are strided copies of rows of W floats, and NumPy's copy loops
-# move them 2-2.5x faster than a compiled loop over the same rows (measured at 128x64x28x28:
-# pad 3.9 vs 8.1 ms, unpad 3.1 vs 7.8 ms), so there is no kernel to twin. pad_flat, on every
-# convolution's path, copies a share of the channels per core (1.4-1.9x faster on 2 cores).
+# Plain NumPy, not Numba: these are strided copies of rows of W floats, which NumPy's copy loops
+# move faster than a compiled loop over the same rows, so there is no kernel to twin. pad_flat,
+# on every convolution's path, copies a share of the channels per core.
 
 
 def pad_flat(x, Hp, Wp, top, left, front, back):
@@ -92,7 +90,7 @@ def unpad_flat(Z, B, Hp, Wp, top, left, H, W, front):
     return np.ascontiguousarray(grid[:, :, top : top + H, left : left + W].transpose(1, 0, 2, 3))
 
 
-BLOCK_BYTES = 4 * 2**20  # a stacked block this size stays in cache (measured best of 2-32 MB)
+BLOCK_BYTES = 4 * 2**20  # a stacked block this size stays in cache (the best of 2-32 MB)
 
 
 def stack_shifts(S, offsets, c0, m, out=None):
@@ -196,7 +194,8 @@ def col2im_numpy(cols, x_shape, kh, kw, stride, pad):
 @fast(im2col_numpy)
 @njit(cache=True)
 def im2col(x, kh, kw, stride, pad):
-    """Numba twin of :func:`im2col_numpy`: plane by plane, zeros written inline."""
+    """cols[(c, i, j), (b, oy, ox)] = x_pad[b, c, oy s + i, ox s + j], as :func:`im2col_numpy`.
+    Fast: one pass plane by plane, the padding's zeros written inline (no padded copy of x)."""
     B, C, H, W = x.shape
     Ho = (H + 2 * pad - kh) // stride + 1
     Wo = (W + 2 * pad - kw) // stride + 1
@@ -222,7 +221,8 @@ def im2col(x, kh, kw, stride, pad):
 @fast(col2im_numpy)
 @njit(cache=True)
 def col2im(cols, x_shape, kh, kw, stride, pad):
-    """Numba twin of :func:`col2im_numpy`: plane by plane of dx."""
+    """dx[b, c, y, x] = sum of the columns that read x_pad[b, c, y, x], as :func:`col2im_numpy`.
+    Fast: one pass adding straight into dx, plane by plane (no padded temporary)."""
     B, C, H, W = x_shape
     Ho = (H + 2 * pad - kh) // stride + 1
     Wo = (W + 2 * pad - kw) // stride + 1

@@ -20,7 +20,8 @@ def nearest_numpy(X, centers):
 @fast(nearest_numpy)
 @njit(parallel=True, cache=True)
 def nearest(X, centers):
-    """The Numba twin of :func:`nearest_numpy` (ties go to the lowest k, as argmin's)."""
+    """label_n = argmin_k ||x_n - c_k||^2 and d2_n, as :func:`nearest_numpy` (ties to the lowest
+    k). Fast: rows run in parallel, and the (N, K) distance matrix is never formed."""
     N, D = X.shape
     K = centers.shape[0]
     labels = np.empty(N, dtype=np.int64)
