@@ -78,9 +78,11 @@ def main():
             rows.append(row)
             print(json.dumps(row), flush=True)
     out = {
-        "command": "python benchmarks/bench_em.py " + " ".join(
+        "command": "python benchmarks/bench_em.py "
+        + " ".join(
             f"--{k} {' '.join(v) if isinstance(v, list) else v}"
-            for k, v in vars(args).items() if k != "out"
+            for k, v in vars(args).items()
+            if k != "out"
         ),
         "load_average": os.getloadavg(),
         "rows": rows,

@@ -418,8 +418,11 @@ def _reduce_diag(ll_c, nk_c, sx_c, sxx_c):
 @njit(cache=True)
 def _accumulators_diag(n_chunks, K, D):
     """_accumulators with only the diagonals of sxx: (C,), (C, K), (C, K, D), (C, K, D)."""
-    return np.zeros(n_chunks), np.zeros((n_chunks, K)), np.zeros((n_chunks, K, D)), np.zeros(
-        (n_chunks, K, D)
+    return (
+        np.zeros(n_chunks),
+        np.zeros((n_chunks, K)),
+        np.zeros((n_chunks, K, D)),
+        np.zeros((n_chunks, K, D)),
     )
 
 
