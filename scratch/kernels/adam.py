@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ._jit import njit
+from ._jit import JIT, njit
 
 
 def _constants(dtype, lr, beta1, beta2, eps, weight_decay, step):
@@ -41,6 +41,6 @@ def adam_step(p, g, m, v, lr, beta1, beta2, eps, weight_decay, step):
     _adam_loop(p, g, m, v, *_constants(p.dtype, lr, beta1, beta2, eps, weight_decay, step))
 
 
-# a dispatcher has .py_func; without Numba the loop would run element by element in Python,
-# far slower than the readable NumPy rule, so Adam then runs that rule instead
-COMPILED = hasattr(_adam_loop, "py_func")
+# the package's one switch: without Numba (or with NUMBA_DISABLE_JIT) the loop would run element
+# by element in Python, far slower than the readable NumPy rule, so Adam then runs that rule
+COMPILED = JIT
