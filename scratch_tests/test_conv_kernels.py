@@ -68,7 +68,9 @@ def numpy_twins(*modules):
     """Every kernel of ``modules`` bound to its NumPy twin, as where Numba is absent."""
     with contextlib.ExitStack() as stack:
         for m in modules:
-            twins = {k.split(".")[-1]: t for k, (_, t) in TWINS.items() if k.startswith(m.__name__ + ".")}
+            twins = {
+                k.split(".")[-1]: t for k, (_, t) in TWINS.items() if k.startswith(m.__name__ + ".")
+            }
             stack.enter_context(patch.multiple(m, **twins))
         yield
 

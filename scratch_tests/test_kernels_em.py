@@ -46,7 +46,24 @@ def test_kernels_equal_numpy_twins(seed, N, D, K):
     )
 
 
-@pytest.mark.parametrize("name", ["log_resp", "suff_stats", "em_step"])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    N=st.integers(1, 5 * em.CHUNK + 7),
+    D=st.integers(1, 5),
+    K=st.integers(1, 5),
+)
+def test_diag_kernel_equals_its_twin_and_the_full_kernel(seed, N, D, K):
+    """em_step_diag = em_step_diag_numpy = em_step on diagonal factors (its sxx's diagonal)."""
+    X, log_weights, means, prec_chols = params(seed, N, D, K)
+    prec_diag = np.ascontiguousarray(np.diagonal(prec_chols, axis1=1, axis2=2))  # (K, D)
+    shift = means - 0.25
+    got = em.em_step_diag(X, log_weights, means, prec_diag, shift)
+    assert_same(got, em.em_step_diag_numpy(X, log_weights, means, prec_diag, shift), 1e-10)
+    ll, nk, sx, sxx = em.em_step(X, log_weights, means, prec_diag[:, :, None] * np.eye(D), shift)
+    assert_same(got, (ll, nk, sx, np.diagonal(sxx, axis1=1, axis2=2)), 1e-10)
+
+
+@pytest.mark.parametrize("name", ["log_resp", "suff_stats", "em_step", "em_step_diag"])
 def test_pure_python_bodies_equal_numpy_twins(name):
     """The kernels' Python bodies (what runs with NUMBA_DISABLE_JIT=1) compute the same."""
     X, log_weights, means, prec_chols = params(0, 300, 3, 2)
@@ -54,6 +71,7 @@ def test_pure_python_bodies_equal_numpy_twins(name):
         "log_resp": (X, log_weights, means, prec_chols),
         "suff_stats": (X, np.exp(em.log_resp_numpy(X, log_weights, means, prec_chols)[0]), means),
         "em_step": (X, log_weights, means, prec_chols, means),
+        "em_step_diag": (X, log_weights, means, np.diagonal(prec_chols, axis1=1, axis2=2), means),
     }[name]
     kernel = getattr(em, name)
     assert_same(

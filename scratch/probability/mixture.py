@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from scratch.kernels.em import em_step, log_resp, log_resp_numpy
+from scratch.kernels.em import em_step, em_step_diag, log_resp, log_resp_numpy
 
 from .kmeans import kmeans, kmeans_plusplus
 from .normal import precision_cholesky
@@ -245,6 +245,7 @@ class GaussianMixture:
         n_init = self.n_init if do_init else 1
         rng = check_random_state(self.random_state)
         best_bound, best, best_bounds, best_n_iter, converged_best = -np.inf, None, [], 0, False
+        xtx = X.T @ X if self.covariance_type == "tied" else None  # (D, D), fixed over the fit
         for init in range(n_init):
             if self.verbose:
                 print(f"Initialization {init}")
@@ -255,11 +256,7 @@ class GaussianMixture:
             bounds, converged, n_iter = [], False, 0
             for n_iter in range(1, self.max_iter + 1):
                 prev = bound
-                log_w, means, p_full = np.log(params[0]), params[1], params[3]
-                ll_sum, *sums = em_step(X, log_w, means, p_full, means)  # E-step and M-step sums
-                params = self._m_step_from_sums(
-                    sums, means, lambda c, a=(log_w, means, p_full): em_step(X, *a, c)[1:]
-                )
+                ll_sum, params = self._em_iteration(X, params, xtx)
                 bound = ll_sum / len(X)
                 bounds.append(bound)
                 if self.verbose >= 2 and n_iter % self.verbose_interval == 0:
@@ -286,6 +283,38 @@ class GaussianMixture:
         self.lower_bounds_ = best_bounds
         return self._log_resp(X)[0].argmax(axis=1)
 
+    def _em_iteration(self, X, params, xtx):
+        """One E-step and the M-step after it, fused in one pass over X: the kernel that suits
+        covariance_type. Returns (sum_n log p(x_n), the new (phis, mus, covs, P (K, D, D)))."""
+        phis, means, _, p_full = params
+        log_w = np.log(phis)
+        if self.covariance_type == "full":
+            ll_sum, *sums = em_step(X, log_w, means, p_full, means)
+            return ll_sum, self._m_step_from_sums(
+                sums, means, lambda c: em_step(X, log_w, means, p_full, c)[1:]
+            )
+        if self.covariance_type == "tied":
+            return self._tied_iteration(X, log_w, means, p_full[0], xtx)
+        p_diag = np.ascontiguousarray(np.diagonal(p_full, axis1=1, axis2=2))  # (K, D)
+        ll_sum, *sums = em_step_diag(X, log_w, means, p_diag, means)
+        return ll_sum, self._m_step_from_sums(
+            sums, means, lambda c: em_step_diag(X, log_w, means, p_diag, c)[1:]
+        )
+
+    def _tied_iteration(self, X, log_w, means, P, xtx):
+        """'tied': one P for all k, so ||(x - mu_k) P||^2 = ||y - mu_k P||^2 with y = x P: the
+        E-step is the diagonal kernel's on whitened data Y = X P with unit precisions. The M-step
+        is scikit-learn's: Sigma = (X^T X - sum_k N_k mu_k mu_k^T) / sum_k N_k."""
+        Y, means_y = X @ P, means @ P  # (N, D), (K, D)
+        ones = np.ones_like(means_y)
+        log_det = np.log(np.diagonal(P)).sum()
+        ll_sum, nk, sy, _ = em_step_diag(Y, log_w + log_det, means_y, ones, means_y)
+        N_k = nk + EPS
+        mus_y = (sy + nk[:, None] * means_y) / N_k[:, None]  # sum_n q_nk y_n / N_k
+        mus = np.linalg.solve(P.T, mus_y.T).T  # mu_k = mu_y,k P^-1
+        tied = (xtx - (N_k * mus.T) @ mus) / N_k.sum() + self.reg_covar * np.eye(X.shape[1])
+        return ll_sum, (N_k / N_k.sum(), mus, tied, self._precision_cholesky_full(tied))
+
     def _m_step_from_sums(self, sums, shift, resum):
         """The M-step from the fused pass's sums (N_k, sx, sxx) about ``shift`` (K, D).
 
@@ -295,14 +324,19 @@ class GaussianMixture:
         nk, sx, sxx = sums
         nk = nk + EPS
         dev = sx / nk[:, None]  # (K, D)
-        second = np.diagonal(sxx, axis1=1, axis2=2) / nk[:, None]  # (K, D)
+        diagonal = sxx.ndim == 2  # the diagonal kernel's sums: sxx is (K, D)
+        second = (sxx if diagonal else np.diagonal(sxx, axis1=1, axis2=2)) / nk[:, None]  # (K, D)
         if np.any(second > 1e4 * (second - dev**2)):
             shift = shift + dev
             nk, sx, sxx = resum(shift)
             nk = nk + EPS
             dev = sx / nk[:, None]
-        covs = sxx / nk[:, None, None] - dev[:, :, None] * dev[:, None, :]  # (K, D, D)
-        covs = reduce_covariances(covs, nk, self.covariance_type, self.reg_covar)
+        if diagonal:  # 'diag' (K, D) or 'spherical' (K,)
+            covs = sxx / nk[:, None] - dev**2 + self.reg_covar
+            covs = covs if self.covariance_type == "diag" else covs.mean(axis=1)
+        else:
+            covs = sxx / nk[:, None, None] - dev[:, :, None] * dev[:, None, :]  # (K, D, D)
+            covs = reduce_covariances(covs, nk, self.covariance_type, self.reg_covar)
         return nk / nk.sum(), shift + dev, covs, self._precision_cholesky_full(covs)
 
     def _initialize_parameters(self, X, rng):
