@@ -66,7 +66,8 @@ def main():
         env.pop("NUMBA_DISABLE_JIT", None)
         if not jit:
             env["NUMBA_DISABLE_JIT"] = "1"
-        run = subprocess.run([sys.executable, "-c", CHILD, str(args.repeats)], env=env,
+        # cwd: `python -c` puts the working directory before PYTHONPATH on sys.path
+        run = subprocess.run([sys.executable, "-c", CHILD, str(args.repeats)], env=env, cwd=args.tree,
                              capture_output=True, text=True, check=True)  # fmt: skip
         row = {"tree": str(args.tree), "numba_jit": jit} | json.loads(run.stdout)
         print(json.dumps(row), flush=True)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from scratch.kernels.adam import adam_step
+from scratch.kernels.adam import COMPILED, adam_step
 
 
 class Optimizer:
@@ -98,86 +98,67 @@ class SGD(Optimizer):
             p.data -= self.lr * g
 
 
-class _Flat:
-    """Parameters of one dtype in one flat buffer; each ``p.data`` becomes a view of its slice,
-    so Adam updates them all with one kernel call. ``m``, ``v`` and ``g`` are flat too."""
-
-    def __init__(self, params: list, dtype):
-        self.params = params
-        sizes = [p.data.size for p in params]
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
-        n = self.offsets[-1]
-        self.p, self.g = np.empty(n, dtype), np.empty(n, dtype)
-        self.m, self.v = np.zeros(n, dtype), np.zeros(n, dtype)
-        self.steps = [0] * len(params)
-        self.views = [None] * len(params)
-        for i in range(len(params)):
-            self.attach(i)
-
-    def attach(self, i: int) -> None:
-        """Copy parameter i into its slice and make its data a view of it."""
-        p, lo, hi = self.params[i], self.offsets[i], self.offsets[i + 1]
-        self.p[lo:hi] = p.data.ravel()
-        p.data = self.views[i] = self.p[lo:hi].reshape(p.data.shape)
-
-    def slot(self, i: int) -> slice:
-        return slice(self.offsets[i], self.offsets[i + 1])
-
-
 class Adam(Optimizer):
-    """Adam (Kingma & Ba) exactly as torch.optim.Adam (L2 weight decay added to the gradient):
+    """Adam (Kingma & Ba) exactly as torch.optim.Adam (L2 weight decay added to the gradient).
+    For each parameter p with gradient g, at its t-th step:
 
     m <- b1 m + (1 - b1) g,  v <- b2 v + (1 - b2) g^2,
-    p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+    m_hat = m / (1 - b1^t),  v_hat = v / (1 - b2^t),  p <- p - lr m_hat / (sqrt(v_hat) + eps)
+
+    ``fused=True`` (the default where Numba is there) runs the same rule as one compiled pass
+    over each parameter's memory (``scratch.kernels.adam.adam_step``) instead of NumPy's ten.
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, fused=None):
         super().__init__(params, lr)
         if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
             raise ValueError(f"betas must lie in [0, 1), got {betas}")
         if eps < 0 or weight_decay < 0:
             raise ValueError(f"eps and weight_decay must be >= 0, got {eps}, {weight_decay}")
         self.betas, self.eps, self.weight_decay = tuple(betas), eps, weight_decay
-        groups = {}
-        for p in self.params:
-            groups.setdefault(p.data.dtype, []).append(p)
-        self.groups = [_Flat(ps, dtype) for dtype, ps in groups.items()]
-        where = {id(p): (flat, j) for flat in self.groups for j, p in enumerate(flat.params)}
-        self.where = [where[id(p)] for p in self.params]  # parameter i -> (its group, its slot)
+        self.fused = COMPILED if fused is None else bool(fused)
+        self.exp_avg = [np.zeros_like(p.data) for p in self.params]  # m, one per parameter
+        self.exp_avg_sq = [np.zeros_like(p.data) for p in self.params]  # v
+        self.steps = [0] * len(self.params)  # t, counted per parameter as PyTorch does
 
     state_names = ("exp_avg", "exp_avg_sq", "step")
 
     def param_state(self, i: int) -> dict[str, np.ndarray]:
-        flat, j = self.where[i]
-        s, shape = flat.slot(j), self.params[i].shape
         return {
-            "exp_avg": flat.m[s].reshape(shape),
-            "exp_avg_sq": flat.v[s].reshape(shape),
-            "step": np.array(flat.steps[j], dtype=np.int64),
+            "exp_avg": self.exp_avg[i],
+            "exp_avg_sq": self.exp_avg_sq[i],
+            "step": np.array(self.steps[i], dtype=np.int64),
         }
 
     def set_param_state(self, i: int, name: str, value: np.ndarray) -> None:
         if name == "step":
-            flat, j = self.where[i]
-            flat.steps[j] = int(value)
+            self.steps[i] = int(value)
         else:
             super().set_param_state(i, name, value)
 
     def step(self) -> None:
+        for i, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            self.steps[i] += 1
+            g, m, v, t = p.grad.data, self.exp_avg[i], self.exp_avg_sq[i], self.steps[i]
+            # the one place the path is chosen: the kernel needs p's memory in one piece
+            update = self.update_fused if self.fused and p.data.flags.c_contiguous else self.update
+            update(p.data, g, m, v, t)
+
+    def update(self, p, g, m, v, t: int) -> None:
+        """The rule for one parameter's array ``p`` at step ``t``, in place (the readable path)."""
         b1, b2 = self.betas
-        hyper = (self.lr, b1, b2, self.eps, self.weight_decay)
-        for flat in self.groups:
-            todo = []
-            for i, p in enumerate(flat.params):
-                if p.data is not flat.views[i]:  # someone replaced p.data: take the new values
-                    flat.attach(i)
-                if p.grad is not None:
-                    flat.g[flat.slot(i)] = p.grad.data.ravel()
-                    flat.steps[i] += 1
-                    todo.append(i)
-            if len(todo) == len(flat.params) and len(set(flat.steps)) == 1:
-                adam_step(flat.p, flat.g, flat.m, flat.v, *hyper, flat.steps[0])
-            else:  # some parameters got no gradient: update the others one by one
-                for i in todo:
-                    s = flat.slot(i)
-                    adam_step(flat.p[s], flat.g[s], flat.m[s], flat.v[s], *hyper, flat.steps[i])
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        m[...] = b1 * m + (1 - b1) * g  # first moment
+        v[...] = b2 * v + (1 - b2) * g**2  # second moment
+        m_hat = m / (1 - b1**t)  # bias corrections: m and v start at 0
+        v_hat = v / (1 - b2**t)
+        p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+    def update_fused(self, p, g, m, v, t: int) -> None:
+        """The same rule as one compiled pass over the memory instead of NumPy's ten passes."""
+        g = np.ascontiguousarray(g, p.dtype).reshape(-1)
+        hyper = (self.lr, *self.betas, self.eps, self.weight_decay, t)
+        adam_step(p.reshape(-1), g, m.reshape(-1), v.reshape(-1), *hyper)

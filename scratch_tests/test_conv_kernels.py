@@ -1,5 +1,5 @@
 """The convolution and resampling kernels: Numba equals its NumPy twin, and both equal the
-defining sums written as plain loops."""
+textbook convolution, ``scratch.nn.composite.conv2d`` (im2col and one matrix product)."""
 
 import contextlib
 import platform
@@ -10,11 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from scratch.autograd import Tensor
 from scratch.kernels import conv as K
 from scratch.kernels import resample as R
 from scratch.kernels import winograd as Wg
 from scratch.kernels._jit import TWINS
 from scratch.kernels.memory import reuse_freed_memory
+from scratch.nn import composite as C
 
 geometry = st.tuples(
     st.integers(1, 3),  # B
@@ -29,32 +31,15 @@ geometry = st.tuples(
 
 
 def _direct_conv(x, W, b, stride, pad):
-    """y[b, o, p, q] = sum_{c, i, j} W[o, c, i, j] x_pad[b, c, p s + i, q s + j] + b[o]."""
-    B, C, H, Wd = x.shape
-    O, _, kh, kw = W.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    Ho, Wo = K.out_size(H, kh, stride, pad), K.out_size(Wd, kw, stride, pad)
-    y = np.empty((B, O, Ho, Wo))
-    for p in range(Ho):
-        for q in range(Wo):
-            patch = xp[:, :, p * stride : p * stride + kh, q * stride : q * stride + kw]
-            y[:, :, p, q] = np.einsum("bcij,ocij->bo", patch, W) + b
-    return y
+    """The package's textbook convolution (im2col and one matrix product, nn.composite)."""
+    return C.conv2d(Tensor(x), Tensor(W), Tensor(b), stride, pad).data
 
 
 def _direct_grads(x, W, gy, stride, pad):
-    """dW[o, c, i, j] = sum_{b, p, q} gy[b, o, p, q] x_pad[b, c, p s + i, q s + j] and dx, the
-    sum of W[o, c, i, j] gy[b, o, p, q] over the outputs (p, q) that read x_pad[b, c, ...]."""
-    B, C, H, Wd = x.shape
-    O, _, kh, kw = W.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    dxp, dW = np.zeros_like(xp), np.zeros_like(W)
-    for p in range(gy.shape[2]):
-        for q in range(gy.shape[3]):
-            rows, cols = slice(p * stride, p * stride + kh), slice(q * stride, q * stride + kw)
-            dW += np.einsum("bo,bcij->ocij", gy[:, :, p, q], xp[:, :, rows, cols])
-            dxp[:, :, rows, cols] += np.einsum("bo,ocij->bcij", gy[:, :, p, q], W)
-    return dxp[:, :, pad : pad + H, pad : pad + Wd], dW
+    """dx and dW of L = sum(y gy) by the autograd through the textbook convolution."""
+    x, W = Tensor(x, requires_grad=True), Tensor(W, requires_grad=True)
+    C.conv2d(x, W, None, stride, pad).backward(gy)
+    return x.grad.data, W.grad.data
 
 
 @given(g=geometry, seed=st.integers(0, 2**31), dtype=st.sampled_from([np.float32, np.float64]))

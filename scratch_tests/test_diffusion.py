@@ -204,7 +204,7 @@ def test_ddim_on_standard_normal_data_is_a_product_of_cosines(steps, diffuser):
 
 
 @pytest.mark.parametrize("data_range", [(0.0, 1.0), (-1.0, 1.0)])
-def test_clip_noise_aims_at_x0_in_range(data_range):
+def test_eps_of_clipped_x0_aims_at_x0_in_range(data_range):
     """eps' implies x0_hat' = clip(x0_hat): unchanged rows inside the range, clipped rows outside,
     and x_t = sqrt(ab) x0_hat' + sqrt(1 - ab) eps' still holds."""
     d = Diffuser(data_range=data_range)
@@ -215,7 +215,7 @@ def test_clip_noise_aims_at_x0_in_range(data_range):
     x0 = rng.uniform(low - 1.0, high + 1.0, (4, 50))  # half of it outside the range
     eps = rng.standard_normal((4, 50))
     x = np.sqrt(ab) * x0 + np.sqrt(1 - ab) * eps
-    got = d.clip_noise(x, eps, t)
+    got = d.eps_of_clipped_x0(x, eps, t)
     implied = (x - np.sqrt(1 - ab) * got) / np.sqrt(ab)
     np.testing.assert_allclose(implied, np.clip(x0, low, high), atol=1e-9)
     inside = (x0 >= low) & (x0 <= high)

@@ -1,5 +1,6 @@
-"""scratch.nn.functional: gradcheck of every function, fused ops equal to their composite twins,
-reductions, bad input, and (when torch is installed) the same values as torch."""
+"""scratch.nn.functional, conv2d and batch_norm2d: gradcheck of every function, fused ops equal to
+their composite twins, reductions, bad input, and (when torch is installed) the same values as
+torch."""
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import scratch.nn.composite as C
 import scratch.nn.functional as F
 from scratch import Tensor
 from scratch.autograd import gradcheck
+from scratch.nn import conv, norm
 
 seeds = st.integers(0, 2**32 - 1)
 shapes = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)
@@ -127,6 +129,56 @@ def test_cross_entropy(reduction, shape, seed):
     f = lambda x: F.cross_entropy(x, t, reduction=reduction)  # noqa: E731
     gradcheck(f, x)
     assert_twins(f, lambda x: C.cross_entropy(x, t, reduction=reduction), x)
+
+
+conv_geometry = st.tuples(
+    st.integers(1, 2),  # B
+    st.integers(1, 3),  # C
+    st.integers(1, 3),  # O
+    st.integers(1, 5),  # H
+    st.integers(1, 5),  # W
+    st.integers(1, 3),  # kh
+    st.integers(1, 3),  # kw
+    st.integers(1, 3),  # stride
+    st.integers(0, 2),  # padding
+).filter(lambda g: g[3] + 2 * g[8] >= g[5] and g[4] + 2 * g[8] >= g[6])
+
+
+@given(g=conv_geometry, bias=st.booleans(), seed=seeds)
+def test_conv2d_equals_its_im2col_twin(g, bias, seed):
+    B, Cin, O, H, W, kh, kw, s, p = g
+    x, w = draw(seed, (B, Cin, H, W)), draw(seed + 1, (O, Cin, kh, kw))
+    args = (x, w, draw(seed + 2, O)) if bias else (x, w)
+    gradcheck(lambda *a: C.conv2d(*a, stride=s, padding=p), *args)
+    assert_twins(
+        lambda *a: conv.conv2d(*a, stride=s, padding=p),
+        lambda *a: C.conv2d(*a, stride=s, padding=p),
+        *args,
+    )
+
+
+@given(
+    shape=st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 4), st.integers(1, 4)),
+    train=st.booleans(),
+    seed=seeds,
+)
+def test_batch_norm2d_equals_its_twin_from_primitives(shape, train, seed):
+    if train and shape[0] * shape[2] * shape[3] == 1:
+        shape = (2, *shape[1:])  # batch statistics need two values per channel
+    c = shape[1]
+    x, beta = draw(seed, shape), draw(seed + 1, c)
+    gamma = np.random.default_rng(seed).uniform(0.5, 2, c)
+    stats = (
+        () if train else (1e-5, draw(seed + 2, c), np.random.default_rng(seed).uniform(0.5, 2, c))
+    )
+    gradcheck(lambda *a: C.batch_norm2d(*a, *stats), x, gamma, beta, rtol=1e-3)
+    assert_twins(
+        lambda *a: norm.batch_norm2d(*a, *stats)[0],
+        lambda *a: C.batch_norm2d(*a, *stats),
+        x,
+        gamma,
+        beta,
+    )
 
 
 def test_binary_cross_entropy_clamps_like_pytorch():

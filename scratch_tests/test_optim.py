@@ -1,4 +1,4 @@
-"""SGD and Adam: the published update rules to 1e-6, the Numba kernel equal to its NumPy twin,
+"""SGD and Adam: the published update rules to 1e-6, Adam's fused path equal to its readable rule,
 and (when torch is installed) the same trajectory as torch.optim."""
 
 import numpy as np
@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scratch import nn
-from scratch.kernels.adam import adam_step_numba, adam_step_numpy
+from scratch.kernels.adam import COMPILED
 from scratch.optim import SGD, Adam
 
 SHAPES = [(3, 4), (4,), (2, 1, 3)]
@@ -64,15 +64,17 @@ def run(opt_cls, params, grads, **kw):
     lr=st.sampled_from([1e-3, 1e-2, 0.1]),
     betas=st.sampled_from([(0.9, 0.999), (0.5, 0.9), (0.0, 0.99)]),
     wd=st.sampled_from([0.0, 0.1]),
+    fused=st.sampled_from([False, True] if COMPILED else [False]),
 )
-def test_adam_matches_the_published_formula(lr, betas, wd):
+def test_adam_matches_the_published_formula(lr, betas, wd, fused):
     grads = gradient_sequence(10)
     start = [p.data.copy() for p in make_params()]
-    ours = run(Adam, make_params(), grads, lr=lr, betas=betas, weight_decay=wd)
+    ours = run(Adam, make_params(), grads, lr=lr, betas=betas, weight_decay=wd, fused=fused)
     ref = reference_adam(start, grads, lr, *betas, 1e-8, wd)
     for a, b in zip(ours, ref, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
-    ours32 = run(Adam, make_params(np.float32), grads, lr=lr, betas=betas, weight_decay=wd)
+    kw = dict(lr=lr, betas=betas, weight_decay=wd, fused=fused)
+    ours32 = run(Adam, make_params(np.float32), grads, **kw)
     for a, b in zip(ours32, ref, strict=True):
         assert a.dtype == np.float32
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
@@ -100,19 +102,34 @@ def test_sgd_matches_the_published_formula(lr, momentum, dampening, wd):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("wd", [0.0, 0.05])
-def test_adam_kernel_equals_its_numpy_twin(dtype, wd):
-    rng = np.random.default_rng(0)
-    n = 1001
-    p, g = rng.standard_normal(n).astype(dtype), rng.standard_normal(n).astype(dtype)
-    m, v = rng.standard_normal(n).astype(dtype), rng.random(n).astype(dtype)
-    arrays = [a.copy() for a in (p, m, v)], [a.copy() for a in (p, m, v)]
-    for kernel, (p_, m_, v_) in zip((adam_step_numba, adam_step_numpy), arrays, strict=True):
-        kernel(p_, g, m_, v_, 1e-2, 0.9, 0.999, 1e-8, wd, 7)
-    for a, b in zip(*arrays, strict=True):
+@pytest.mark.skipif(not COMPILED, reason="the fused path needs Numba")
+@given(
+    shapes=st.lists(st.lists(st.integers(1, 5), min_size=0, max_size=3), min_size=1, max_size=4),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    wd=st.sampled_from([0.0, 0.05]),
+    steps=st.integers(1, 4),
+)
+def test_adam_fused_path_equals_the_readable_rule(shapes, dtype, wd, steps):
+    rng = np.random.default_rng(len(shapes))
+    start = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    start[0] = np.asfortranarray(start[0])  # not C-contiguous: the fused path falls back
+    grads = [[rng.standard_normal(s) for s in shapes] for _ in range(steps)]
+    results = []
+    for fused in (True, False):
+        params = [nn.Parameter(p.copy(order="K")) for p in start]
+        opt = Adam(params, lr=1e-2, weight_decay=wd, fused=fused)
+        for t, gs in enumerate(grads):
+            for j, (p, g) in enumerate(zip(params, gs, strict=True)):
+                p.grad = None if (t + j) % 3 == 2 else g.astype(dtype)  # some get no gradient
+            opt.step()
+        results.append((params, opt.state_dict()))
+    (fast, fast_state), (readable, readable_state) = results
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    for a, b in zip(fast, readable, strict=True):
         assert a.dtype == dtype
-        np.testing.assert_allclose(a, b, rtol=1e-5 if dtype == np.float32 else 1e-12)
+        np.testing.assert_allclose(a.data, b.data, rtol=rtol, atol=rtol)
+    for key, value in fast_state.items():
+        np.testing.assert_allclose(value, readable_state[key], rtol=rtol, atol=rtol, err_msg=key)
 
 
 def test_adam_skips_parameters_without_gradient():

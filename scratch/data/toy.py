@@ -2,6 +2,23 @@
 
 import numpy as np
 
+from scratch.probability import MultivariateNormal
+
+# the book's step-4 mixture, close to Old Faithful: (eruption minutes, waiting minutes)
+BOOK_PHIS = np.array([0.35, 0.65])
+BOOK_MUS = np.array([[2.0, 54.50], [4.3, 80.0]])
+BOOK_COVS = np.array([[[0.07, 0.44], [0.44, 33.7]], [[0.17, 0.94], [0.94, 36.00]]])
+FAITHFUL_LABELS = ("eruptions (min)", "waiting (min)")
+
+
+def sample_mixture(n: int, rng, phis=BOOK_PHIS, mus=BOOK_MUS, covs=BOOK_COVS):
+    """(n, D) points and their (n,) components: z ~ Categorical(phis), x ~ N(mus[z], covs[z])."""
+    z = rng.choice(len(phis), size=n, p=phis)  # (n,)
+    X = np.empty((n, mus.shape[1]))
+    for k, (mu, cov) in enumerate(zip(mus, covs, strict=True)):
+        X[z == k] = MultivariateNormal(mu, cov).sample(int((z == k).sum()), rng)
+    return X, z
+
 
 def flower(size: int = 64) -> np.ndarray:
     """A drawn flower, (size, size, 3) float32 in [0, 1]: the stand-in for ``book/flower.png``

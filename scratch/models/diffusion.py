@@ -181,7 +181,7 @@ class Diffuser:
         labels None: unconditional, ``model(x, t)``. ``gamma`` None: conditional without guidance,
         ``model(x, t, labels)``. Otherwise ONE call on 2B rows, the second half labelled
         NULL_LABEL, and eps = eps_uncond + gamma (eps_cond - eps_uncond).
-        ``clip_x0``: return :meth:`clip_noise` of that eps.
+        ``clip_x0``: return :meth:`eps_of_clipped_x0` of that eps.
         """
         x = _float_array(x, "x")
         B = len(x)
@@ -196,9 +196,9 @@ class Diffuser:
             eps2 = _call(model, x2, np.concatenate([t, t]), labels2)
             eps_cond, eps_uncond = eps2[:B], eps2[B:]
             eps = eps_uncond + gamma * (eps_cond - eps_uncond)
-        return self.clip_noise(x, eps, t) if clip_x0 else eps
+        return self.eps_of_clipped_x0(x, eps, t) if clip_x0 else eps
 
-    def clip_noise(self, x, eps, t) -> np.ndarray:
+    def eps_of_clipped_x0(self, x, eps, t) -> np.ndarray:
         """eps re-derived from the prediction of x_0 clipped to ``data_range`` (Ho et al.'s
         ``clip_denoised``), so that every step aims at an image in the data's range:
 
@@ -259,9 +259,9 @@ class Diffuser:
         - 'dpm++2m': DPM-Solver++(2M), ``steps`` model calls, timesteps uniform in log-SNR;
         - 'heun': EDM's Heun, ``steps`` Karras timesteps (rho = 7), 2 steps - 1 model calls.
 
-        ``clip_x0``: every step aims at x0_hat clipped to data_range (:meth:`clip_noise`; off in
-        the book). ``labels`` (B,): conditional sampling, guided with ``gamma`` (None: no
-        guidance); the book's random labels are ``labels=rng.integers(0, 10, B)``. ``rng``: a
+        ``clip_x0``: every step aims at x0_hat clipped to data_range
+        (:meth:`eps_of_clipped_x0`; off in the book). ``labels`` (B,): conditional sampling,
+        guided with ``gamma`` (None: no guidance); the book's random labels are ``labels=rng.integers(0, 10, B)``. ``rng``: a
         Generator or a seed. ``callback(t, x)`` is called after every step with the x_t just
         reached (t = 0 last). Returns x_0 in the model's data_range (see :meth:`to_images`).
         """

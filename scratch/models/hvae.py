@@ -81,7 +81,7 @@ class HVAE(LatentBounds, nn.Module):
 
     # ---- sampling and the latent space (no gradients) ------------------------------------------
     def _mean_image(self, out: np.ndarray) -> np.ndarray:
-        return out if self.likelihood == "gaussian" else 0.5 * np.tanh(0.5 * out) + 0.5
+        return out if self.likelihood == "gaussian" else F.sigmoid_array(out)
 
     def decode_mean(self, z1: np.ndarray) -> np.ndarray:
         """E[x | z1] in [0, 1], (N, D). The latent space shown is z1's: with the book's loss the

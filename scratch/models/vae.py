@@ -138,7 +138,7 @@ class VAE(LatentBounds, nn.Module):
         """The mean image E[x | z] in [0, 1], (N, D)."""
         with no_grad():
             out = self.decoder(Tensor(np.asarray(z, np.float32))).data
-        return out if self.likelihood == "gaussian" else _sigmoid(out)
+        return out if self.likelihood == "gaussian" else F.sigmoid_array(out)
 
     def encode_mean(self, x) -> np.ndarray:
         """The posterior mean mu(x), (N, Z)."""
@@ -166,10 +166,6 @@ class VAE(LatentBounds, nn.Module):
             out = self.decoder(Tensor(z.reshape(-1, self.latent_dim))).data  # (N k, D)
         log_lik = log_px(x, out.reshape(len(x), k, -1), self.likelihood)  # (N, k)
         return log_lik + log_normal(z, 0.0, 1.0) - log_normal(z, mu[:, None], sigma[:, None])
-
-
-def _sigmoid(a: np.ndarray) -> np.ndarray:
-    return 0.5 * np.tanh(0.5 * a) + 0.5
 
 
 __all__ = [

@@ -1,7 +1,10 @@
 """Conv2d: the 2-D convolution (PyTorch's cross-correlation) as a Function and a layer.
 
-The arithmetic lives in ``scratch.kernels.conv`` (im2col fused with padding, one sgemm, col2im);
-the Function keeps the columns from forward for the weight gradient.
+The textbook form is ``scratch.nn.composite.conv2d``: im2col, then one matrix product. The
+Function computes the same in ``scratch.kernels.conv``, on the route fastest for the shape (for
+stride 1, sgemms on shifted views of one padded layout, and Winograd's F(2x2, 3x3) for 3x3 with
+padding 1; im2col and one sgemm otherwise); it keeps from forward what the weight gradient
+needs (x itself, or the columns).
 """
 
 import math

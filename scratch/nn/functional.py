@@ -54,15 +54,20 @@ def _check_same_shape(name: str, x, t) -> None:
 # ---- activations ---------------------------------------------------------------------------------
 
 
+def sigmoid_array(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)) = (tanh(x/2) + 1) / 2 on an array, in its dtype: tanh cannot overflow."""
+    y = np.tanh(x * x.dtype.type(0.5))
+    y *= 0.5
+    y += 0.5
+    return y
+
+
 class Sigmoid(Function):
     """y = 1 / (1 + exp(-x)) = (tanh(x/2) + 1) / 2 (no overflow);  dy/dx = y (1 - y)."""
 
     def forward(self, x):
-        y = np.tanh(x * x.dtype.type(0.5))
-        y *= 0.5
-        y += 0.5
-        self.y = y
-        return y
+        self.y = sigmoid_array(x)
+        return self.y
 
     def backward(self, gy):
         return (gy * self.y * (1 - self.y),)
@@ -98,7 +103,7 @@ class Softplus(Function):
         return np.logaddexp(x.dtype.type(0), x)
 
     def backward(self, gy):
-        return (gy * (np.tanh(self.x * self.x.dtype.type(0.5)) + 1) / 2,)
+        return (gy * sigmoid_array(self.x),)
 
 
 class LogSumExp(Function):
@@ -279,8 +284,7 @@ class BinaryCrossEntropyWithLogits(Function):
 
     def backward(self, gy):
         g = _scale(self.reduction, self.x.size, gy)
-        sig = (np.tanh(self.x * self.x.dtype.type(0.5)) + 1) / 2
-        return g * (sig - self.t), -g * self.x
+        return g * (sigmoid_array(self.x) - self.t), -g * self.x
 
 
 class CrossEntropy(Function):

@@ -129,8 +129,9 @@ class Module:
 
     def load_state_dict(self, state: dict, strict: bool = True) -> tuple[list, list]:
         """Copy the arrays of ``state`` into this module's parameters and buffers (in place, so
-        views held by an optimizer stay valid). Returns (missing, unexpected) keys; with ``strict``
-        any missing key, unexpected key or shape mismatch raises a ValueError listing them all."""
+        whoever holds these arrays sees the new values). Returns (missing, unexpected) keys;
+        with ``strict`` any missing key, unexpected key or shape mismatch raises a ValueError
+        listing them all."""
         if not isinstance(state, Mapping):
             raise TypeError(
                 f"load_state_dict expects a mapping of names to arrays (a state_dict), got "

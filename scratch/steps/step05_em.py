@@ -10,12 +10,11 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from scratch.data import load_old_faithful
+from scratch.data.toy import FAITHFUL_LABELS, sample_mixture
 from scratch.probability import GaussianMixture, e_step, m_step
-from scratch.viz import save
+from scratch.viz import density_grid, save
 
-from . import step04_gmm
 from ._common import data_source, integer, make_parser, parse, real, write_json
-from .step03_mvn import density_grid
 
 BOOK_START = {
     "phis": np.array([0.5, 0.5]),
@@ -66,7 +65,7 @@ def main(argv=None) -> dict:
     source = data_source(args, ["book/old_faithful.txt"], "book/old_faithful.txt")
     if source is None:
         X, source = (
-            step04_gmm.sample(272, rng)[0],
+            sample_mixture(272, rng)[0],
             "generated stand-in: 272 samples of step 4's mixture",
         )
     else:
@@ -91,11 +90,11 @@ def main(argv=None) -> dict:
     fig, axes = plt.subplots(1, 2, figsize=(12, 5), sharex=True, sharey=True)
     axes[0].scatter(X[:, 0], X[:, 1], s=6, color="gray", label="data")
     axes[0].contour(xx, yy, zz, levels=10)
-    axes[0].set(title=f"fitted density over {source}", xlabel=step04_gmm.LABELS[0])
+    axes[0].set(title=f"fitted density over {source}", xlabel=FAITHFUL_LABELS[0])
     axes[1].scatter(X[:, 0], X[:, 1], s=6, color="gray", label="data")
     axes[1].scatter(new[:, 0], new[:, 1], s=6, alpha=0.6, label="generated")
-    axes[1].set(title="500 points generated from the fit", xlabel=step04_gmm.LABELS[0])
-    axes[0].set_ylabel(step04_gmm.LABELS[1])
+    axes[1].set(title="500 points generated from the fit", xlabel=FAITHFUL_LABELS[0])
+    axes[0].set_ylabel(FAITHFUL_LABELS[1])
     axes[1].legend()
     fit_png = save(fig, args.out / "fit.png")
     print(f"figures: {curve_png}, {fit_png}")
