@@ -1,12 +1,14 @@
 """Seconds per EM iteration, scratch against scikit-learn, for every covariance type side by side.
 
-Both run from the same start (init_params='random_from_data', the same seed, tol=0). The time of
-one iteration is (best time of max_iter=1+n) - (best time of max_iter=1), over n iterations, each
-the best of --repeat fits, so that validation and initialisation cancel and load from other
-processes (which only ever adds time) is filtered out on both sides. Writes
-benchmarks/results/em.json.
+Both start from the same parameters (init_params='random_from_data', the same seed, one EM
+iteration). Then single EM iterations are timed one by one, --repeat of them per side, the two
+sides interleaved, and the best is kept: load from other processes only ever adds time, so the
+minimum is the iteration's cost. scikit-learn's iteration is what its fit loop runs
+(``_e_step`` then ``_m_step``); scratch's is ``_em_iteration`` (one fused pass, then its M-step).
+rel_diff compares both sides' parameters after fits of 1 + --iters iterations from that start.
+Writes benchmarks/results/em.json.
 
-    python benchmarks/bench_em.py [--iters 5] [--repeat 3] [--shapes 1000000,2,8 100000,16,8]
+    python benchmarks/bench_em.py [--iters 5] [--repeat 7] [--shapes 1000000,2,8 100000,16,8]
 """
 
 import argparse
@@ -24,22 +26,48 @@ TYPES = ("full", "tied", "diag", "spherical")
 OUT = pathlib.Path(__file__).parent / "results" / "em.json"
 
 
-def fit_seconds(cls, X, K, covariance_type, max_iter):
+def fitted(cls, X, K, covariance_type, max_iter):
     gmm = cls(K, covariance_type=covariance_type, max_iter=max_iter, tol=0, random_state=0,
               init_params="random_from_data")  # fmt: skip
-    t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        gmm.fit(X)
-    return time.perf_counter() - t, gmm
+        return gmm.fit(X)
 
 
-def per_iteration(cls, X, K, covariance_type, iters, repeat):
-    """(seconds per iteration, the fitted model of 1 + iters iterations)."""
-    fit_seconds(cls, X, K, covariance_type, 1)  # compile / warm caches
-    short = min(fit_seconds(cls, X, K, covariance_type, 1)[0] for _ in range(repeat))
-    runs = [fit_seconds(cls, X, K, covariance_type, 1 + iters) for _ in range(repeat)]
-    return (min(t for t, _ in runs) - short) / iters, runs[0][1]
+def iteration(gmm, X):
+    """A closure running one EM iteration of gmm (either side) from its current parameters."""
+    if isinstance(gmm, GaussianMixture):
+        Xc = np.ascontiguousarray(X, dtype=np.float64)
+        xtx = Xc.T @ Xc if gmm.covariance_type == "tied" else None  # once per fit, as fit does
+        state = [gmm._params64()]
+
+        def step():
+            state[0] = gmm._em_iteration(Xc, state[0], xtx)[1]
+
+        return step
+
+    def step():
+        gmm._m_step(X, gmm._e_step(X)[1])
+
+    return step
+
+
+def seconds(step):
+    t = time.perf_counter()
+    step()
+    return time.perf_counter() - t
+
+
+def per_iteration(classes, X, K, covariance_type, repeat):
+    """Best seconds of one EM iteration for each class, timed alternately."""
+    steps = [iteration(fitted(cls, X, K, covariance_type, 1), X) for cls in classes]
+    for step in steps:
+        step()  # compile / warm caches
+    best = [np.inf] * len(steps)
+    for _ in range(repeat):
+        for i, step in enumerate(steps):
+            best[i] = min(best[i], seconds(step))
+    return best
 
 
 def rel(a, b):
@@ -50,7 +78,7 @@ def rel(a, b):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--iters", type=int, default=5)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--shapes", nargs="+", default=["1000000,2,8", "100000,16,8"])
     parser.add_argument("--out", default=str(OUT))
     args = parser.parse_args()
@@ -63,13 +91,14 @@ def main():
         N, D, K = (int(v) for v in shape.split(","))
         X = np.random.default_rng(0).normal(size=(N, D)) + np.arange(D)
         for ct in TYPES:
-            ours, gm = per_iteration(GaussianMixture, X, K, ct, args.iters, args.repeat)
-            row = {"N": N, "D": D, "K": K, "covariance_type": ct, "scratch_s": ours}
+            classes = [GaussianMixture] + ([SkGaussianMixture] if SkGaussianMixture else [])
+            times = per_iteration(classes, X, K, ct, args.repeat)
+            row = {"N": N, "D": D, "K": K, "covariance_type": ct, "scratch_s": times[0]}
             if SkGaussianMixture is not None:
-                theirs, sk = per_iteration(SkGaussianMixture, X, K, ct, args.iters, args.repeat)
+                gm, sk = (fitted(cls, X, K, ct, 1 + args.iters) for cls in classes)
                 row |= {
-                    "sklearn_s": theirs,
-                    "speedup": theirs / ours,
+                    "sklearn_s": times[1],
+                    "speedup": times[1] / times[0],
                     "rel_diff": {
                         name: rel(getattr(gm, name), getattr(sk, name))
                         for name in ("weights_", "means_", "covariances_")

@@ -63,7 +63,18 @@ def test_diag_kernel_equals_its_twin_and_the_full_kernel(seed, N, D, K):
     assert_same(got, (ll, nk, sx, np.diagonal(sxx, axis1=1, axis2=2)), 1e-10)
 
 
-@pytest.mark.parametrize("name", ["log_resp", "suff_stats", "em_step", "em_step_diag"])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    N=st.integers(1, 5 * em.CHUNK + 7),
+    D=st.integers(1, 17),
+)
+def test_whiten_equals_its_twin(seed, N, D):
+    rng = np.random.default_rng(seed)
+    X, P = rng.normal(0, 3, (N, D)), rng.normal(0, 1, (D, D))
+    np.testing.assert_allclose(em.whiten(X, P), em.whiten_numpy(X, P), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["log_resp", "suff_stats", "em_step", "em_step_diag", "whiten"])
 def test_pure_python_bodies_equal_numpy_twins(name):
     """The kernels' Python bodies (what runs with NUMBA_DISABLE_JIT=1) compute the same."""
     X, log_weights, means, prec_chols = params(0, 300, 3, 2)
@@ -72,6 +83,7 @@ def test_pure_python_bodies_equal_numpy_twins(name):
         "suff_stats": (X, np.exp(em.log_resp_numpy(X, log_weights, means, prec_chols)[0]), means),
         "em_step": (X, log_weights, means, prec_chols, means),
         "em_step_diag": (X, log_weights, means, np.diagonal(prec_chols, axis1=1, axis2=2), means),
+        "whiten": (X, prec_chols[0]),
     }[name]
     kernel = getattr(em, name)
     assert_same(

@@ -75,6 +75,12 @@ def em_step_diag_numpy(X, log_weights, means, prec_diag, shift):
     return log_prob.sum(), qs.sum(axis=0), qdiff.sum(axis=1), (qdiff * diff).sum(axis=1)
 
 
+def whiten_numpy(X, P):
+    """Y (N, D) = X P: 'tied' data whitened by the shared precision factor P (D, D), so that
+    ||(x - mu_k) P||^2 = ||y - mu_k P||^2."""
+    return X @ P
+
+
 # ---- Numba kernels: same signatures, same results ---------------------------------------------
 
 
@@ -461,3 +467,32 @@ def em_step_diag(X, log_weights, means, prec_diag, shift):
             ll_c[c] = _em_diag_chunk(X, c, const, means, prec_diag, shift, nk_c[c], sx_c[c],
                                      sxx_c[c])  # fmt: skip
     return _reduce_diag(ll_c, nk_c, sx_c, sxx_c)
+
+
+@njit(cache=True)
+def _whiten_chunk(X, P, c, Y):
+    N, D = X.shape
+    for n in range(c * CHUNK, min(N, (c + 1) * CHUNK)):
+        for j in range(D):
+            Y[n, j] = 0.0
+        for i in range(D):
+            x = X[n, i]
+            for j in range(D):  # contiguous in P and Y: vectorises
+                Y[n, j] += x * P[i, j]
+
+
+@fast(whiten_numpy)
+@njit(parallel=True, cache=True)
+def whiten(X, P):
+    """X P, as :func:`whiten_numpy`. Fast: row chunks in parallel and no BLAS call, whose threads
+    spin for a (N, D) @ (D, D) product with D this small (60x slower on a loaded machine)."""
+    N, D = X.shape
+    Y = np.empty((N, D))
+    n_chunks = (N + CHUNK - 1) // CHUNK
+    if n_chunks < PARALLEL_MIN:
+        for c in range(n_chunks):
+            _whiten_chunk(X, P, c, Y)
+    else:
+        for c in prange(n_chunks):
+            _whiten_chunk(X, P, c, Y)
+    return Y

@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from scratch.kernels.em import em_step, em_step_diag, log_resp, log_resp_numpy
+from scratch.kernels.em import em_step, em_step_diag, log_resp, log_resp_numpy, whiten
 
 from .kmeans import kmeans, kmeans_plusplus
 from .normal import precision_cholesky
@@ -305,7 +305,7 @@ class GaussianMixture:
         """'tied': one P for all k, so ||(x - mu_k) P||^2 = ||y - mu_k P||^2 with y = x P: the
         E-step is the diagonal kernel's on whitened data Y = X P with unit precisions. The M-step
         is scikit-learn's: Sigma = (X^T X - sum_k N_k mu_k mu_k^T) / sum_k N_k."""
-        Y, means_y = X @ P, means @ P  # (N, D), (K, D)
+        Y, means_y = whiten(X, P), means @ P  # (N, D), (K, D)
         ones = np.ones_like(means_y)
         log_det = np.log(np.diagonal(P)).sum()
         ll_sum, nk, sy, _ = em_step_diag(Y, log_w + log_det, means_y, ones, means_y)
