@@ -287,8 +287,8 @@ class Diffuser:
             if x_shape is not None and tuple(x_shape) != x.shape:
                 raise ValueError(f"x_T has shape {x.shape}, but x_shape is {tuple(x_shape)}")
 
-        def eps(x, t):
-            return self.predict_noise(model, x, t, labels, gamma, clip_x0)
+        def eps(x, t):  # the solvers' float64 coefficients promote x: the model runs in dtype
+            return self.predict_noise(model, x.astype(dtype, copy=False), t, labels, gamma, clip_x0)
 
         def ddpm(x):
             for t in range(T, 0, -1):
@@ -310,7 +310,7 @@ class Diffuser:
         for t, x in tqdm(run, total=len(ts), desc=sampler, disable=not progress):
             if callback is not None:
                 callback(int(t), x)
-        return x
+        return x.astype(dtype, copy=False)
 
 
 # -- helpers ---------------------------------------------------------------------------------------
