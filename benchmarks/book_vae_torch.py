@@ -123,7 +123,7 @@ def main() -> None:
             )
     elif args.k:
         test = MNIST(train=False, flatten=True).data[: args.eval_n]
-        binary = (np.random.default_rng(12345).random(test.shape, dtype=np.float32) < test)
+        binary = np.random.default_rng(12345).random(test.shape, dtype=np.float32) < test
         tick = time.perf_counter()
         iwae = model.iwae(torch.from_numpy(binary.astype(np.float32)), args.k)
         result = {

@@ -47,7 +47,8 @@ def main(argv=None) -> None:
                            step_seconds=0.0, history=history, config=config,
                            rng=rng.bit_generator.state)  # fmt: skip
     (args.out / "continued_from.json").write_text(
-        json.dumps({"shipped": args.name, "sha256": info["sha256"], "epoch": epoch}, indent=2) + "\n"
+        json.dumps({"shipped": args.name, "sha256": info["sha256"], "epoch": epoch}, indent=2)
+        + "\n"
     )
     print(f"wrote {path}: {args.name}'s shipped weights after epoch {epoch}, fresh Adam moments")
 

@@ -1,6 +1,7 @@
 """The convolution and resampling kernels: Numba equals its NumPy twin, and both equal the
 defining sums written as plain loops."""
 
+import contextlib
 import platform
 from unittest.mock import patch
 
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from scratch.kernels import conv as K
 from scratch.kernels import resample as R
 from scratch.kernels import winograd as Wg
+from scratch.kernels._jit import TWINS
 from scratch.kernels.memory import reuse_freed_memory
 
 geometry = st.tuples(
@@ -76,17 +78,35 @@ def test_im2col_col2im_equal_numpy_twins(g, seed, dtype):
     assert lhs == pytest.approx(rhs, rel=1e-4, abs=1e-4)
 
 
-def routed(shifted_from: int, winograd: bool):
-    """Stride-1 convolutions with >= ``shifted_from`` input channels on the shifted-slices path,
-    and its 3x3, padding-1 ones through Winograd or not."""
-    return patch.multiple(K, MIN_SHIFTED_CHANNELS=shifted_from, WINOGRAD=winograd)
+@contextlib.contextmanager
+def numpy_twins(*modules):
+    """Every kernel of ``modules`` bound to its NumPy twin, as where Numba is absent."""
+    with contextlib.ExitStack() as stack:
+        for m in modules:
+            twins = {
+                k.split(".")[-1]: t for k, (_, t) in TWINS.items() if k.startswith(m.__name__ + ".")
+            }
+            stack.enter_context(patch.multiple(m, **twins))
+        yield
 
 
 @pytest.mark.parametrize("path", ["shifted", "im2col"])
 @given(g=geometry, O=st.integers(1, 4), seed=st.integers(0, 2**31))
 def test_conv_forward_backward_match_direct_sum_and_twin(path, g, O, seed):
-    with routed(1 if path == "shifted" else 10**9, winograd=False):
-        check_conv_forward_backward(g, O, seed)
+    s, p, k = g[6], g[7], min(g[4], g[5])
+    check_conv_forward_backward(g, O, seed, "shifted" if path == "shifted" and s == 1 and p < k
+                                else "im2col")  # fmt: skip
+
+
+def test_conv_method_is_checked():
+    x, W = np.zeros((1, 2, 5, 5)), np.zeros((3, 2, 3, 3))
+    with pytest.raises(ValueError, match="one of"):
+        K.conv2d_forward(x, W, None, 1, 1, method="fft")
+    with pytest.raises(ValueError, match="needs stride 1, 3x3, padding 1"):
+        K.conv2d_forward(x, W, None, 2, 1, method="winograd")
+    assert K.choose_method(x.shape, W.shape, 1, 1) == "im2col"  # 2 < MIN_SHIFTED_CHANNELS
+    assert K.choose_method((1, 8, 5, 5), (3, 8, 3, 3), 1, 1) == "winograd"
+    assert K.choose_method((1, 8, 5, 5), (3, 8, 3, 3), 1, 0) == "shifted"
 
 
 @given(
@@ -97,8 +117,8 @@ def test_conv_forward_backward_match_direct_sum_and_twin(path, g, O, seed):
 def test_winograd_conv_matches_direct_sum_and_twin(shape, O, seed):
     """3x3, padding 1: forward and dx by Winograd (odd sizes, 1-pixel images), dW shifted."""
     B, C, H, W = shape
-    with routed(1, winograd=True), patch.object(Wg, "conv3x3", wraps=Wg.conv3x3) as spy:
-        check_conv_forward_backward((B, C, H, W, 3, 3, 1, 1), O, seed)
+    with patch.object(Wg, "conv3x3", wraps=Wg.conv3x3) as spy:
+        check_conv_forward_backward((B, C, H, W, 3, 3, 1, 1), O, seed, "winograd")
     assert spy.call_count == 4  # forward and dx, each with Numba and with the NumPy twins
 
 
@@ -129,10 +149,11 @@ def test_winograd_transforms_equal_numpy_twins(shape, O, seed, dtype, block_byte
     np.testing.assert_allclose(y, y_np, rtol=tol, atol=tol)
     Wt, b = rng.standard_normal((O, C, 3, 3)).astype(dtype), bias.astype(dtype)
     want = _direct_conv(x.astype(np.float64), Wt.astype(np.float64), bias, 1, 1)
-    for numba in (True, False):
-        got = Wg.conv3x3(Xp, W + 1, (B, O, H, W), Wt, b, numba, block_bytes)
-        assert got.dtype == dtype
-        np.testing.assert_allclose(got, want, rtol=10 * tol, atol=10 * tol)
+    for side in (contextlib.nullcontext(), numpy_twins(Wg)):
+        with side:
+            got = Wg.conv3x3(Xp, W + 1, (B, O, H, W), Wt, b, block_bytes)
+            assert got.dtype == dtype
+            np.testing.assert_allclose(got, want, rtol=10 * tol, atol=10 * tol)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -153,18 +174,20 @@ def test_winograd_weight_transform_is_g_w_gt(dtype):
                 np.testing.assert_allclose(U[o, c].reshape(4, 4), want, rtol=tol, atol=tol)
 
 
-def check_conv_forward_backward(g, O, seed):
+def check_conv_forward_backward(g, O, seed, method):
     B, C, H, Wd, kh, kw, s, p = g
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((B, C, H, Wd))
     W, b = rng.standard_normal((O, C, kh, kw)), rng.standard_normal(O)
-    y, cols = K.conv2d_forward(x, W, b, s, p)
-    y_np, cols_np = K.conv2d_forward(x, W, b, s, p, numba=False)
+    y, cols = K.conv2d_forward(x, W, b, s, p, method)
+    with numpy_twins(K, Wg):
+        y_np, cols_np = K.conv2d_forward(x, W, b, s, p, method)
     np.testing.assert_allclose(y, _direct_conv(x, W, b, s, p), rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(y_np, y, rtol=1e-12, atol=1e-12)
     gy = rng.standard_normal(y.shape)
-    got = K.conv2d_backward(gy, cols, x.shape, W, s, p)
-    want = K.conv2d_backward(gy, cols_np, x.shape, W, s, p, numba=False)
+    got = K.conv2d_backward(gy, cols, x.shape, W, s, p, method=method)
+    with numpy_twins(K, Wg):
+        want = K.conv2d_backward(gy, cols_np, x.shape, W, s, p, method=method)
     for a, w in zip(got, want, strict=True):
         np.testing.assert_allclose(a, w, rtol=1e-10, atol=1e-10)
     # the gradients of L = sum(y gy), from the direct sums
@@ -172,7 +195,7 @@ def check_conv_forward_backward(g, O, seed):
     np.testing.assert_allclose(got[0], dx, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(got[1], dW, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(got[2], gy.sum(axis=(0, 2, 3)), rtol=1e-10)
-    assert K.conv2d_backward(gy, cols, x.shape, W, s, p, need_dx=False)[0] is None
+    assert K.conv2d_backward(gy, cols, x.shape, W, s, p, False, method)[0] is None
 
 
 @given(

@@ -21,8 +21,8 @@ Nine separate products would each have a small inner dimension (C, or O for dx) 
 tiny result over a huge inner dimension, and OpenBLAS runs both shapes slowly. So every sum over
 taps is computed one block of columns at a time. Where the inner dimension is small, the 9 shifted
 views of the block are stacked (an im2col of the block, at most 4 MB, so that it stays in cache) and
-multiplied in one sgemm of inner dimension 9 C: for dx this is 20-25% faster than nine products
-at the up path's shapes (192 -> 64 and 384 -> 128). Where it is 128 or more, the nine products on
+multiplied in one sgemm of inner dimension 9 C: for dx this is faster than nine products
+at the up path's shapes (192 -> 64 and 384 -> 128; figures in benchmarks/README.md). Where it is 128 or more, the nine products on
 views are as fast or faster, without the copy. For dW either side may be the one shifted,
 since dW[o, c, i, j] = sum_q G[o, q] Xp[c, q + off] = sum_q G[o, q - off] Xp[c, q]: the smaller
 one is stacked (G when O < C, as in the up path).
@@ -47,14 +47,13 @@ transforms) runs on all cores and no sgemm waits for another core to finish its 
 The padded layout's moves (``pad_flat``, ``unpad_flat``) are NumPy strided copies, faster here than
 a compiled loop. ``im2col`` and ``col2im`` are Numba kernels, each beside a NumPy twin with the same
 signature. They run on one thread: they are memory-bound, and a parallel region started right
-after an sgemm fights OpenBLAS's still-spinning threads for the cores (the U-Net's training step
-took 3.0 s with them parallel, 2.55 s serial). ``conv2d_forward(..., numba=False)`` runs the twins.
+after an sgemm fights OpenBLAS's still-spinning threads for the cores. The route is chosen in ``choose_method``.
 """
 
 import numpy as np
 
 from . import winograd
-from ._jit import njit
+from ._jit import fast, njit
 from .spread import block_length, spread
 
 
@@ -64,10 +63,9 @@ def out_size(n: int, k: int, stride: int, pad: int) -> int:
 
 
 # ---- the flat padded layout ----------------------------------------------------------------------
-# Plain NumPy, not Numba: these are strided copies of rows of W floats, and NumPy's copy loops
-# move them 2-2.5x faster than a compiled loop over the same rows (measured at 128x64x28x28:
-# pad 3.9 vs 8.1 ms, unpad 3.1 vs 7.8 ms), so there is no kernel to twin. pad_flat, on every
-# convolution's path, copies a share of the channels per core (1.4-1.9x faster on 2 cores).
+# Plain NumPy, not Numba: these are strided copies of rows of W floats, which NumPy's copy loops
+# move faster than a compiled loop over the same rows, so there is no kernel to twin. pad_flat,
+# on every convolution's path, copies a share of the channels per core.
 
 
 def pad_flat(x, Hp, Wp, top, left, front, back):
@@ -92,7 +90,7 @@ def unpad_flat(Z, B, Hp, Wp, top, left, H, W, front):
     return np.ascontiguousarray(grid[:, :, top : top + H, left : left + W].transpose(1, 0, 2, 3))
 
 
-BLOCK_BYTES = 4 * 2**20  # a stacked block this size stays in cache (measured best of 2-32 MB)
+BLOCK_BYTES = 4 * 2**20  # a stacked block this size stays in cache (the best of 2-32 MB)
 
 
 def stack_shifts(S, offsets, c0, m, out=None):
@@ -193,9 +191,11 @@ def col2im_numpy(cols, x_shape, kh, kw, stride, pad):
 # ---- im2col / col2im, Numba ---------------------------------------------------------------------
 
 
+@fast(im2col_numpy)
 @njit(cache=True)
 def im2col(x, kh, kw, stride, pad):
-    """Numba twin of :func:`im2col_numpy`: plane by plane, zeros written inline."""
+    """cols[(c, i, j), (b, oy, ox)] = x_pad[b, c, oy s + i, ox s + j], as :func:`im2col_numpy`.
+    Fast: one pass plane by plane, the padding's zeros written inline (no padded copy of x)."""
     B, C, H, W = x.shape
     Ho = (H + 2 * pad - kh) // stride + 1
     Wo = (W + 2 * pad - kw) // stride + 1
@@ -218,9 +218,11 @@ def im2col(x, kh, kw, stride, pad):
     return cols
 
 
+@fast(col2im_numpy)
 @njit(cache=True)
 def col2im(cols, x_shape, kh, kw, stride, pad):
-    """Numba twin of :func:`col2im_numpy`: plane by plane of dx."""
+    """dx[b, c, y, x] = sum of the columns that read x_pad[b, c, y, x], as :func:`col2im_numpy`.
+    Fast: one pass adding straight into dx, plane by plane (no padded temporary)."""
     B, C, H, W = x_shape
     Ho = (H + 2 * pad - kh) // stride + 1
     Wo = (W + 2 * pad - kw) // stride + 1
@@ -246,43 +248,51 @@ def col2im(cols, x_shape, kh, kw, stride, pad):
 # ---- the convolution ----------------------------------------------------------------------------
 
 MIN_SHIFTED_CHANNELS = 8  # below this, the taps' products are rank-C updates: im2col is faster
-WINOGRAD = True  # 3x3 kernels with padding 1 on the shifted path: forward and dx by Winograd
+METHODS = ("im2col", "shifted", "winograd")
 
 
-def shifted(stride: int, C: int, k: int, pad: int) -> bool:
-    """Whether a convolution takes the shifted-slices path (else im2col). k: the smaller kernel
-    side; the shared padding band needs pad < k (every output anchor then lies on the grid)."""
-    return stride == 1 and C >= MIN_SHIFTED_CHANNELS and pad < k
+def choose_method(x_shape, W_shape, stride: int, pad: int, method=None) -> str:
+    """The route of a convolution, chosen here and only here: ``method`` if given (checked to
+    apply), else winograd for 3x3 with padding 1, shifted slices for other stride-1 convolutions
+    with at least MIN_SHIFTED_CHANNELS input channels, im2col for the rest. The shifted layout's
+    shared padding band needs pad < the smaller kernel side."""
+    C, (kh, kw) = x_shape[1], W_shape[2:]
+    can_shift = stride == 1 and pad < min(kh, kw)
+    can_winograd = can_shift and (kh, kw, pad) == (3, 3, 1)
+    if method is None:
+        if not can_shift or C < MIN_SHIFTED_CHANNELS:
+            return "im2col"
+        return "winograd" if can_winograd else "shifted"
+    if method not in METHODS:
+        raise ValueError(f"conv2d: method must be one of {METHODS}, got {method!r}")
+    if (method == "shifted" and not can_shift) or (method == "winograd" and not can_winograd):
+        need = "stride 1, 3x3, padding 1" if method == "winograd" else "stride 1, padding < kernel"
+        raise ValueError(f"conv2d: method {method!r} needs {need}; got stride {stride}, "
+                         f"kernel {kh}x{kw}, padding {pad}")  # fmt: skip
+    return method
 
 
-def winograd_applies(kh: int, kw: int, pad: int) -> bool:
-    """Whether a shifted-path convolution's forward and dx run as Winograd F(2x2, 3x3)."""
-    return WINOGRAD and (kh, kw, pad) == (3, 3, 1)
-
-
-KERNELS = {True: (im2col, col2im), False: (im2col_numpy, col2im_numpy)}
-
-
-def conv2d_forward(x, W, b, stride, pad, numba=True):
-    """y = W * x + b. x (B, C, H, W), W (O, C, kh, kw), b (O,) or None.
+def conv2d_forward(x, W, b, stride, pad, method=None):
+    """y = W * x + b. x (B, C, H, W), W (O, C, kh, kw), b (O,) or None; ``method`` one of
+    METHODS, or None for :func:`choose_method`'s default.
 
     Returns y (B, O, Ho, Wo) and what the backward needs (x itself, or the columns)."""
-    to_cols, _ = KERNELS[numba]
+    method = choose_method(x.shape, W.shape, stride, pad, method)
     B, C, H, Wd = x.shape
     O, _, kh, kw = W.shape
     Ho, Wo = out_size(H, kh, stride, pad), out_size(Wd, kw, stride, pad)
-    if shifted(stride, C, min(kh, kw), pad):
+    if method != "im2col":
         Hp, Wp = H + pad, Wd + pad  # one padding band shared by neighbours
         offsets = [i * Wp + j for i in range(kh) for j in range(kw)]
         Xp = pad_flat(x, Hp, Wp, pad, pad, 0, offsets[-1])  # (C, B Hp Wp + max off)
-        if winograd_applies(kh, kw, pad):
-            return winograd.conv3x3(Xp, Wp, (B, O, Ho, Wo), W, b, numba), x
+        if method == "winograd":
+            return winograd.conv3x3(Xp, Wp, (B, O, Ho, Wo), W, b), x
         W2 = W.transpose(0, 2, 3, 1).reshape(O, kh * kw * C)  # (O, (taps, C))
         Y = shifted_matmul(W2, Xp, offsets, B * Hp * Wp)  # (O, B Hp Wp)
         if b is not None:
             Y += b[:, None]
         return unpad_flat(Y, B, Hp, Wp, 0, 0, Ho, Wo, 0), x
-    cols = to_cols(x, kh, kw, stride, pad)  # (C kh kw, B Ho Wo)
+    cols = im2col(x, kh, kw, stride, pad)  # (C kh kw, B Ho Wo)
     Y = W.reshape(O, -1) @ cols  # (O, B Ho Wo): one sgemm
     if b is not None:
         Y += b[:, None]
@@ -290,15 +300,15 @@ def conv2d_forward(x, W, b, stride, pad, numba=True):
     return np.ascontiguousarray(y), cols
 
 
-def conv2d_backward(gy, saved, x_shape, W, stride, pad, need_dx=True, numba=True):
+def conv2d_backward(gy, saved, x_shape, W, stride, pad, need_dx=True, method=None):
     """Gradients of y = W * x + b: returns (dx, dW, db); dx is None unless ``need_dx``.
-    ``saved`` is the second result of :func:`conv2d_forward`."""
-    _, from_cols = KERNELS[numba]
+    ``saved`` is the second result of :func:`conv2d_forward`, called with the same ``method``."""
+    method = choose_method(x_shape, W.shape, stride, pad, method)
     B, O, Ho, Wo = gy.shape
     _, C, kh, kw = W.shape
     db = gy.sum(axis=(0, 2, 3))  # (O,)
     dx = None
-    if shifted(stride, C, min(kh, kw), pad):
+    if method != "im2col":
         H, Wd = x_shape[2], x_shape[3]
         Hp, Wp = H + pad, Wd + pad
         n, offsets = B * Hp * Wp, [i * Wp + j for i in range(kh) for j in range(kw)]
@@ -311,10 +321,10 @@ def conv2d_backward(gy, saved, x_shape, W, stride, pad, need_dx=True, numba=True
         else:  # shift Xp: dW (O, taps C)
             dW = stacked_weight_grad(G[:, front:], Xp, offsets, n)
             dW = np.ascontiguousarray(dW.reshape(O, kh, kw, C).transpose(0, 3, 1, 2))
-        if need_dx and winograd_applies(kh, kw, pad):  # dx = W^T flipped * gy, padding 1
+        if need_dx and method == "winograd":  # dx = W^T flipped * gy, padding 1
             Gp = G[:, front - Wp - 1 :]  # the same zeros make gy's padding at (1, 1)
             W_flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, O, 3, 3)
-            dx = winograd.conv3x3(Gp, Wp, x_shape, W_flipped, None, numba)
+            dx = winograd.conv3x3(Gp, Wp, x_shape, W_flipped, None)
         elif need_dx:
             W2 = W.transpose(1, 2, 3, 0).reshape(C, kh * kw * O)  # (C, (taps, O))
             dXp = shifted_matmul(W2, G, [front - off for off in offsets], n)  # (C, n)
@@ -324,5 +334,5 @@ def conv2d_backward(gy, saved, x_shape, W, stride, pad, need_dx=True, numba=True
     G = np.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(O, B * Ho * Wo)  # (O, B L)
     dW = np.ascontiguousarray((cols @ G.T).T).reshape(W.shape)  # the fast sgemm operand order
     if need_dx:
-        dx = from_cols(W.reshape(O, -1).T @ G, x_shape, kh, kw, stride, pad)
+        dx = col2im(W.reshape(O, -1).T @ G, x_shape, kh, kw, stride, pad)
     return dx, dW, db

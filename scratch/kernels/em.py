@@ -20,7 +20,7 @@ are taken BLOCK at a time, transposed, so that every inner loop runs over rows a
 
 import numpy as np
 
-from ._jit import njit, prange
+from ._jit import fast, njit, prange
 
 LOG_2PI = np.log(2 * np.pi)
 CHUNK = 4096  # rows per parallel chunk; fewer than PARALLEL_MIN chunks run on one thread
@@ -38,20 +38,21 @@ def log_resp_numpy(X, log_weights, means, prec_chols):
     Returns log_resp (N, K) = log q_nk and log_prob (N,) = log p(x_n)."""
     N, D = X.shape
     log_det = np.log(np.diagonal(prec_chols, axis1=1, axis2=2)).sum(axis=1)  # (K,)
-    y = np.einsum("nkd,kde->nke", X[:, None, :] - means, prec_chols)  # (N, K, D) whitened
-    log_joint = log_weights + log_det - 0.5 * D * LOG_2PI - 0.5 * (y**2).sum(-1)  # (N, K)
-    top = log_joint.max(axis=1, keepdims=True)  # (N, 1)
-    log_prob = top[:, 0] + np.log(np.exp(log_joint - top).sum(axis=1))  # (N,) log-sum-exp
-    return log_joint - log_prob[:, None], log_prob
+    y = (X - means[:, None, :]) @ prec_chols  # (K, N, D) whitened: one sgemm per component
+    const = log_weights + log_det - 0.5 * D * LOG_2PI  # (K,)
+    log_joint = const[:, None] - 0.5 * np.einsum("knd,knd->kn", y, y)  # (K, N)
+    top = log_joint.max(axis=0)  # (N,)
+    log_prob = top + np.log(np.exp(log_joint - top).sum(axis=0))  # (N,) log-sum-exp
+    return (log_joint - log_prob).T, log_prob
 
 
 def suff_stats_numpy(X, qs, shift):
     """M-step sums. X (N, D), qs (N, K) responsibilities, shift (K, D) the centres c_k.
 
     Returns nk (K,), sx (K, D), sxx (K, D, D) as in the module docstring."""
-    diff = X[:, None, :] - shift  # (N, K, D)
-    qdiff = qs[:, :, None] * diff  # (N, K, D)
-    return qs.sum(axis=0), qdiff.sum(axis=0), np.einsum("nki,nkj->kij", qdiff, diff)
+    diff = X - shift[:, None, :]  # (K, N, D)
+    qdiff = qs.T[:, :, None] * diff  # (K, N, D)
+    return qs.sum(axis=0), qdiff.sum(axis=1), qdiff.transpose(0, 2, 1) @ diff
 
 
 def em_step_numpy(X, log_weights, means, prec_chols, shift):
@@ -243,9 +244,12 @@ def _log_resp_chunk(X, c, const, means, prec_chols, out, log_prob):
                 out[start + b, k] = lj[k, b] - lse[b]
 
 
+@fast(log_resp_numpy)
 @njit(parallel=True, cache=True)
 def log_resp(X, log_weights, means, prec_chols):
-    """The Numba twin of :func:`log_resp_numpy`: row chunks in parallel."""
+    """log q_nk = log phi_k + log N(x_n; mu_k, Sigma_k) - log p(x_n), as :func:`log_resp_numpy`.
+    Fast: row chunks run in parallel, BLOCK rows at a time transposed so that every inner loop runs
+    over rows and vectorises, and no (N, K, D) temporary is formed."""
     N = X.shape[0]
     const = _log_joint_const(log_weights, prec_chols)
     out, log_prob = _outputs(N, means.shape[0])
@@ -274,9 +278,11 @@ def _suff_stats_chunk(X, qs, shift, c, nk, sx, sxx):
         _m_block(stop - start, xb, qb, shift, d, qd, nk, sx, sxx)
 
 
+@fast(suff_stats_numpy)
 @njit(parallel=True, cache=True)
 def suff_stats(X, qs, shift):
-    """The Numba twin of :func:`suff_stats_numpy`: row chunks in parallel."""
+    """nk, sx, sxx of the module docstring, as :func:`suff_stats_numpy`. Fast: row chunks run
+    in parallel with their own accumulators, and four sxx entries share each pass over a block."""
     N, D = X.shape
     K = shift.shape[0]
     n_chunks = (N + CHUNK - 1) // CHUNK
@@ -306,9 +312,12 @@ def _em_chunk(X, c, const, means, prec_chols, shift, nk, sx, sxx):
     return ll
 
 
+@fast(em_step_numpy)
 @njit(parallel=True, cache=True)
 def em_step(X, log_weights, means, prec_chols, shift):
-    """The fused Numba twin of :func:`em_step_numpy`: one read of X per EM iteration."""
+    """(sum_n log p(x_n), nk, sx, sxx): the E-step, then the M-step sums about ``shift``, as
+    :func:`em_step_numpy`. Fast: fused, so an EM iteration reads X once and each block's
+    responsibilities are summed while still in cache."""
     N, D = X.shape
     K = means.shape[0]
     const = _log_joint_const(log_weights, prec_chols)

@@ -7,7 +7,7 @@ The Numba kernel runs over rows in parallel and never forms the (N, K) distance 
 
 import numpy as np
 
-from ._jit import njit, prange
+from ._jit import fast, njit, prange
 
 
 def nearest_numpy(X, centers):
@@ -17,9 +17,11 @@ def nearest_numpy(X, centers):
     return labels, d2[np.arange(len(X)), labels]
 
 
+@fast(nearest_numpy)
 @njit(parallel=True, cache=True)
 def nearest(X, centers):
-    """The Numba twin of :func:`nearest_numpy` (ties go to the lowest k, as argmin's)."""
+    """label_n = argmin_k ||x_n - c_k||^2 and d2_n, as :func:`nearest_numpy` (ties to the lowest
+    k). Fast: rows run in parallel, and the (N, K) distance matrix is never formed."""
     N, D = X.shape
     K = centers.shape[0]
     labels = np.empty(N, dtype=np.int64)

@@ -7,13 +7,13 @@ one affine map, each reading its inputs once (NumPy makes a temporary of x's siz
 
 Each pass takes a share of the channels per core (``spread``: plain threads, not a Numba thread
 pool, which fights OpenBLAS's spinning threads between the convolutions). The sums may be reassociated
-(``fastmath=REASSOC``), which lets LLVM vectorise them with several partial sums: 3-4x faster than
-one chain of float64 additions, and no less accurate.
+(``fastmath=REASSOC``), which lets LLVM vectorise them with several partial sums: faster than one
+chain of float64 additions (benchmarks/README.md), and no less accurate.
 """
 
 import numpy as np
 
-from ._jit import njit
+from ._jit import fast, njit
 from .spread import spread_range
 
 AXES = (0, 2, 3)  # every axis but the channels'
@@ -96,22 +96,28 @@ def _affine(u, a, d, v, b, c0, c1, y):
                     yf[n, c, i] = a[c] * uf[n, c, i] + b[c] * vf[n, c, i] + d[c]
 
 
+@fast(channel_moments_numpy)
 def channel_moments(x):
-    """Numba twin of :func:`channel_moments_numpy` (x C-contiguous)."""
+    """mu_c = mean x[:, c], var_c = mean (x[:, c] - mu_c)^2, as :func:`channel_moments_numpy`
+    (x C-contiguous). Fast: two reads of x with vectorised float64 sums, no temporary of x's size."""
     mu, var = np.zeros(x.shape[1]), np.zeros(x.shape[1])
     spread_range(lambda c0, c1: _moments(x, c0, c1, mu, var), x.shape[1])
     return mu, var
 
 
+@fast(channel_sums_numpy)
 def channel_sums(gy, x):
-    """Numba twin of :func:`channel_sums_numpy` (gy, x C-contiguous)."""
+    """s_c = sum gy[:, c], r_c = sum gy[:, c] x[:, c], as :func:`channel_sums_numpy` (C-contiguous).
+    Fast: one read of gy and x together, with no gy x temporary."""
     s, r = np.zeros(x.shape[1]), np.zeros(x.shape[1])
     spread_range(lambda c0, c1: _sums(gy, x, c0, c1, s, r), x.shape[1])
     return s, r
 
 
+@fast(channel_affine_numpy)
 def channel_affine(u, a, d, v=None, b=None):
-    """Numba twin of :func:`channel_affine_numpy` (u, v C-contiguous)."""
+    """y[:, c] = a_c u[:, c] + d_c (+ b_c v[:, c]), as :func:`channel_affine_numpy` (C-contiguous).
+    Fast: one pass writing y, where NumPy makes a temporary of u's size per operation."""
     y = np.empty_like(u)
     spread_range(lambda c0, c1: _affine(u, a, d, v, b, c0, c1, y), u.shape[1])
     return y

@@ -17,7 +17,7 @@ twin; the Numba kernels compute the same sums directly, a share of the (b, c) pl
 
 import numpy as np
 
-from ._jit import njit
+from ._jit import fast, njit
 from .spread import spread_range
 
 # ---- max-pool 2x2 ---------------------------------------------------------------------------------
@@ -75,8 +75,10 @@ def _maxpool2_backward(gy, arg, p0, p1, gx):
                 gx[p, 2 * i + k // 2, 2 * j + k % 2] = gy[p, i, j]
 
 
+@fast(maxpool2_numpy)
 def maxpool2(x):
-    """Numba twin of :func:`maxpool2_numpy`."""
+    """y[b, c, i, j] = max_{p, q} x[b, c, 2i + p, 2j + q] and arg = 2p + q, as
+    :func:`maxpool2_numpy`. Fast: one read of x, planes shared over the cores, no window copy."""
     B, C, H, W = x.shape
     y = np.empty((B, C, H // 2, W // 2), dtype=x.dtype)
     arg = np.empty((B, C, H // 2, W // 2), dtype=np.int8)
@@ -85,8 +87,10 @@ def maxpool2(x):
     return y, arg
 
 
+@fast(maxpool2_backward_numpy)
 def maxpool2_backward(gy, arg, x_shape):
-    """Numba twin of :func:`maxpool2_backward_numpy`."""
+    """gx = gy at each window's arg-max, zeros elsewhere, as :func:`maxpool2_backward_numpy`.
+    Fast: one write per pixel of gx, with no one-hot temporary."""
     gx = np.empty(x_shape, dtype=gy.dtype)
     gys, args, gxs = planes(gy), planes(arg), planes(gx)
     spread_range(lambda p0, p1: _maxpool2_backward(gys, args, p0, p1, gxs), len(gxs))
@@ -174,8 +178,10 @@ def _upsample2_backward(gy, p0, p1, gx):
                 gx[p, y1[oy], i] += l * row[i]
 
 
+@fast(upsample2_numpy)
 def upsample2(x):
-    """Numba twin of :func:`upsample2_numpy`."""
+    """y = A_H x A_W^T, bilinear x2, as :func:`upsample2_numpy`. Fast: two taps per output pixel
+    and axis, where the dense matrix products do n, planes shared over the cores."""
     B, C, H, W = x.shape
     y = np.empty((B, C, 2 * H, 2 * W), dtype=x.dtype)
     xs, ys = planes(x), planes(y)
@@ -183,8 +189,10 @@ def upsample2(x):
     return y
 
 
+@fast(upsample2_backward_numpy)
 def upsample2_backward(gy):
-    """Numba twin of :func:`upsample2_backward_numpy`."""
+    """gx = A_H^T gy A_W, as :func:`upsample2_backward_numpy`. Fast: two taps per output pixel and
+    axis, where the dense matrix products do n, planes shared over the cores."""
     B, C, H2, W2 = gy.shape
     gx = np.empty((B, C, H2 // 2, W2 // 2), dtype=gy.dtype)
     gys, gxs = planes(gy), planes(gx)

@@ -4,8 +4,7 @@ The convolutions cut their work into cache-sized blocks of columns: a small sgem
 between the sgemms serial work (Winograd's transforms, stacking shifted views). Left to itself,
 OpenBLAS splits each small sgemm over both cores and makes them wait for each other at its end,
 and the work between runs on one core. Given half of the blocks each, two threads that each call
-a single-threaded sgemm keep both cores busy all the time: the U-Net's convolutions run about 2x
-faster so (measured on its shapes at batch 128).
+a single-threaded sgemm keep both cores busy all the time (figures in benchmarks/README.md).
 
 A thread's own sgemm thread count is set with OpenBLAS's ``openblas_set_num_threads_local``
 (0.3.27 on), in the OpenBLAS that NumPy's wheels ship. Where it is missing (another BLAS, an older

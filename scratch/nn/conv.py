@@ -23,31 +23,32 @@ def _check_input(x, C: int, name: str) -> None:
 class Conv2dFunction(Function):
     """y[b, o] = sum_{c, i, j} W[o, c, i, j] x_pad[b, c, s y + i, s x + j] + b[o]."""
 
-    def __init__(self, stride: int = 1, padding: int = 0):
-        self.stride, self.padding = stride, padding
+    def __init__(self, stride: int = 1, padding: int = 0, method=None):
+        self.stride, self.padding, self.method = stride, padding, method
 
     def forward(self, x, W, b=None):
-        y, self.cols = kernels.conv2d_forward(x, W, b, self.stride, self.padding)
+        y, self.cols = kernels.conv2d_forward(x, W, b, self.stride, self.padding, self.method)
         self.x_shape, self.W = x.shape, W
         return y
 
     def backward(self, gy):
         need_dx = self.inputs[0].requires_grad
         gx, gW, gb = kernels.conv2d_backward(
-            gy, self.cols, self.x_shape, self.W, self.stride, self.padding, need_dx
+            gy, self.cols, self.x_shape, self.W, self.stride, self.padding, need_dx, self.method
         )
         return (gx, gW, gb) if len(self.inputs) == 3 else (gx, gW)
 
 
-def conv2d(x, W, b=None, stride: int = 1, padding: int = 0):
-    """The convolution of x (B, C, H, W) with W (O, C, kh, kw), plus b (O,): (B, O, Ho, Wo)."""
+def conv2d(x, W, b=None, stride: int = 1, padding: int = 0, method=None):
+    """The convolution of x (B, C, H, W) with W (O, C, kh, kw), plus b (O,): (B, O, Ho, Wo).
+    ``method``: 'im2col', 'shifted' or 'winograd' (None: ``kernels.conv.choose_method``'s default)."""
     _check_input(x, W.shape[1], "conv2d")
     if min(x.shape[2] + 2 * padding - W.shape[2], x.shape[3] + 2 * padding - W.shape[3]) < 0:
         raise ValueError(
             f"conv2d: kernel {tuple(W.shape[2:])} is larger than the padded input "
             f"{tuple(x.shape[2:])} + 2 * {padding}"
         )
-    f = Conv2dFunction(stride, padding)
+    f = Conv2dFunction(stride, padding, method)
     return f(x, W) if b is None else f(x, W, b)
 
 
