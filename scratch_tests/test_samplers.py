@@ -59,16 +59,32 @@ def test_dpm_solver_lands_on_the_ode_map(steps, tolerance):
     assert error <= tolerance
 
 
+# Heun misses the issue's tolerances, and not through its set-up. Measured with the exact
+# predictor (sigma_max = sigma_T = 157, sigma_min = sigma_1 = 0.01, an Euler step to 0 at the end,
+# in EDM's x~ form): 0.47 s at 19 evaluations, 3.97 s at 9. Interpolating the schedule instead of
+# the nearest trained t (continuous sigma, same predictor) gives 0.47 s too; sigma_min = 0.002,
+# 0.02, 0.05 give 0.66, 0.38, 0.24 s; even steps uniform in log sigma (rho -> inf) give 0.21 s.
+# The cause is the pixels: x~ - m = c sqrt(s^2 + sigma^2) turns from slope c to flat within
+# sigma ~ s, and 10 steps over 157..0.01 take about one e-fold of sigma each, so a Heun step
+# straddles the bend with a local error that is a fixed fraction of c s. DPM-Solver++(2M) spends
+# its 20 evaluations on 20 steps, exact in the linear part, and passes.
 @pytest.mark.xfail(
     strict=True,
-    reason="measured: Heun on Karras' rho = 7 steps is off by 0.46 s at 19 evaluations and 3.9 s "
-    "at 9 (0.081 s at 39, 0.014 s at 79): rho = 7 crowds the steps near sigma_1 = 0.01, below "
-    "these pixels' s = 0.05..0.3 where the flow bends",
+    reason="measured: 0.47 s at 19 evaluations, 3.97 s at 9 (see above): one-step Heun across "
+    "the bend at sigma ~ s = 0.05 needs about 4 times the evaluations",
 )
 @pytest.mark.parametrize("evals, tolerance", [(20, 0.03), (10, 0.08)])
 def test_heun_lands_on_the_ode_map(evals, tolerance):
     error, used = error_over_s(BOOK, "heun", (evals + 1) // 2)
     assert used <= evals
+    assert error <= tolerance
+
+
+@pytest.mark.parametrize("evals, tolerance", [(79, 0.03), (41, 0.08)])
+def test_heun_meets_the_tolerances_at_four_times_the_evaluations(evals, tolerance):
+    """Measured: 0.014 s at 79 evaluations (40 steps), 0.070 s at 41 (21 steps)."""
+    error, used = error_over_s(BOOK, "heun", (evals + 1) // 2)
+    assert used == evals
     assert error <= tolerance
 
 
