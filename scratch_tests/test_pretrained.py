@@ -101,3 +101,14 @@ def test_diffusion_sample_falls_back_to_the_shipped_unet_cond(tmp_path):
     argv = ["diffusion", "sample", "--labels", "0..9", "--sampler", "dpm++2m", "--steps", "2"]
     assert cli.main([*argv, "--n", "10", "--out", str(out)]) in (0, None)
     assert (out / "samples_dpm++2m2_n10_seed0.png").is_file()
+
+
+@pytest.mark.skipif("unet" not in SHIPPED, reason="unet does not ship yet")
+def test_diffusion_sample_without_labels_falls_back_to_the_shipped_unet(tmp_path, capsys):
+    from scratch import cli
+
+    out = tmp_path / "out"
+    argv = ["diffusion", "sample", "--sampler", "dpm++2m", "--steps", "2", "--n", "4"]
+    assert cli.main([*argv, "--out", str(out)]) in (0, None)
+    assert "the shipped pretrained 'unet' weights" in capsys.readouterr().out
+    assert (out / "samples_dpm++2m2_n4_seed0.png").is_file()

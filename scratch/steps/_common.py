@@ -191,7 +191,8 @@ def stand_in_label(what: str, source: str | None) -> str:
 def find_checkpoint(args, kind: str, shipped_kinds=None) -> tuple[Path | None, str | None]:
     """The checkpoint for ``sample`` and ``eval``: (path, None) or, as the last fallback, (None,
     the name of shipped pretrained weights). In order: ``--checkpoint``, OUT/checkpoint.npz, the
-    demo's run OUT/stepNN_KIND/checkpoint.npz, the shipped weights of this kind. Prints which."""
+    demo's run OUT/stepNN_KIND/checkpoint.npz, the shipped weights of the first of ``shipped_kinds``
+    that ships. Prints which."""
     from scratch import pretrained
 
     if args.checkpoint is not None:
@@ -207,7 +208,7 @@ def find_checkpoint(args, kind: str, shipped_kinds=None) -> tuple[Path | None, s
             print(f"checkpoint: {path} ({why})")
             return path, None
     kinds = shipped_kinds or (kind,)
-    shipped = [name for name in pretrained.names() if pretrained.info(name)["kind"] in kinds]
+    shipped = [n for k in kinds for n in pretrained.names() if pretrained.info(n)["kind"] == k]
     if shipped:
         print(f"checkpoint: the shipped pretrained {shipped[0]!r} weights (no {tried[0]})")
         return None, shipped[0]

@@ -326,7 +326,9 @@ def generate_images(args):
     """(images (n, 1, 28, 28) in [0, 1], labels or None, config, epoch): ``--n`` samples from the
     checkpoint in batches of ``--chunk``, labelled 0..9 in turn (or ``--labels``) when
     conditional, saved chunk by chunk to OUT/samples_<run name>_n<n>.npz for ``--resume``."""
-    path, shipped = find_checkpoint(args, "diffusion", shipped_kinds=("unet", "unet_cond"))
+    # --labels asks for guided digits: the conditional model; otherwise the book's step 9 model
+    kinds = ("unet_cond", "unet") if args.labels is not None else ("unet", "unet_cond")
+    path, shipped = find_checkpoint(args, "diffusion", shipped_kinds=kinds)
     if shipped is not None:
         model, manifest = pretrained.load(shipped), pretrained.info(shipped)
         diffuser = Diffuser(**manifest["diffuser"])
