@@ -2,15 +2,17 @@
 the numbers that go into its manifest.
 
     python benchmarks/eval_pretrained.py unet_cond [--n 1000] [--steps 10,20] [--ddim 50]
-        [--gamma 3] [--out benchmarks/results/pretrained_unet_cond.json]
+        [--ddpm] [--gamma 3] [--out benchmarks/results/pretrained_unet_cond.json] [--work DIR]
 
 n samples per sampler, from the same noise for every sampler, scored by
 :func:`scratch.eval.sampling.quality`: the classifier-FID against the whole test set beside the
 train-vs-test floor at the same n, and the class histogram; for ``unet_cond``, guided samples
 (γ = ``--gamma``) of the labels 0..9 in turn, and the fraction the classifier reads as the
 requested label (overall and per label).
-Samplers: DPM-Solver++(2M) at each of ``--steps``, and DDIM at ``--ddim`` steps. Speed: seconds
-per 100 images, from the run itself (drawn 100 at a time).
+Samplers: DPM-Solver++(2M) at each of ``--steps``, DDIM at ``--ddim`` steps, and with ``--ddpm``
+the book's DDPM (all 1000 steps). Speed: seconds per 100 images, from the run itself (drawn 100
+at a time). With ``--work DIR`` every finished chunk is saved there, and a rerun resumes
+(1,000 DDPM samples take over an hour); its seconds then count only the resumed part.
 """
 
 import argparse
@@ -43,7 +45,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--steps", type=steps_list, default="10,20",
                         help="DPM-Solver++(2M) steps (10,20)")  # fmt: skip
     parser.add_argument("--ddim", type=integer(0), default=50, help="DDIM steps, 0 for none (50)")
+    parser.add_argument("--ddpm", action="store_true", help="also the book's DDPM, 1000 steps")
     parser.add_argument("--gamma", type=real(0, 100), default=3.0, help="guidance scale (3)")
+    parser.add_argument("--work", type=Path, default=None, help="resumable chunks go here")
     parser.add_argument("--out", type=Path, default=None, help="the JSON written")
     args = parser.parse_args(argv)
     out = args.out or Path(__file__).parent / "results" / f"pretrained_{args.name}.json"
@@ -54,6 +58,7 @@ def main(argv=None) -> dict:
     labels = np.arange(args.n) % 10 if conditional else None
     runs = [("dpm++2m", s) for s in args.steps]
     runs += [("ddim", args.ddim)] if args.ddim else []
+    runs += [("ddpm", None)] if args.ddpm else []
     results = {
         "model": args.name,
         "weights_sha256": manifest["sha256"],
@@ -65,14 +70,23 @@ def main(argv=None) -> dict:
     }
     for sampler, steps in runs:
         # the same seed for every sampler: deterministic samplers start from the same x_T
+        name = f"{sampler} {steps or diffuser.num_timesteps}"
+        gamma = args.gamma if conditional else None
+        settings = {"model": args.name, "sha256": manifest["sha256"], "sampler": name,
+                    "n": args.n, "gamma": gamma}  # fmt: skip
+        progress = None
+        if args.work is not None:
+            args.work.mkdir(parents=True, exist_ok=True)
+            progress = args.work / f"{args.name}_{sampler}{steps or ''}_n{args.n}.npz"
         tick = time.perf_counter()
         images = generate(model, diffuser, args.n, labels, chunk=CHUNK, seed=0,
-                          sampler=sampler, steps=steps, gamma=args.gamma if conditional else None)  # fmt: skip
+                          progress=progress, settings=settings, resume=progress is not None,
+                          sampler=sampler, steps=steps, gamma=gamma)  # fmt: skip
         seconds = time.perf_counter() - tick
         row = {"seconds": seconds, "seconds_per_100": seconds * CHUNK / args.n}
         row.update(quality(images, labels))
-        results["samplers"][f"{sampler} {steps}"] = row
-        print(f"{sampler} {steps}: " + json.dumps(row))
+        results["samplers"][name] = row
+        print(f"{name}: " + json.dumps(row))
     fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
     with os.fdopen(fd, "w") as f:
         f.write(json.dumps(results, indent=2) + "\n")
