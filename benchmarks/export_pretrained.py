@@ -3,6 +3,11 @@ its manifest ``NAME.json``.
 
     python benchmarks/export_pretrained.py vae RUN/checkpoint.npz \
         --command "scratch vae train --seed 0" --commit SHA --metrics RUN/vae_eval.json
+    python benchmarks/export_pretrained.py unet --add-metrics RESULTS/pretrained_unet.json
+
+The second form leaves the weights alone and merges metrics measured later (on the shipped
+weights, by ``eval_pretrained.py``) into the manifest, after checking that each metric file names
+the shipped file's sha256.
 
 The manifest records the command, seed, commit and data source, the loss per epoch, the metrics
 (merged from the ``--metrics`` JSON files), the sha256 of the weight file, and the float32 model's
@@ -63,16 +68,42 @@ def trained_model(kind: str, checkpoint: Path):
     return model.eval(), {k: config[k] for k in keep}, meta, settings
 
 
+def add_metrics(name: str, paths: list[Path]) -> None:
+    """Merge metric JSON files into ``NAME.json``, keyed by file stem; the weights stay as they are."""
+    path = pretrained.HERE / f"{name}.json"
+    manifest = json.loads(path.read_text())
+    actual = hashlib.sha256((pretrained.HERE / f"{name}.npz").read_bytes()).hexdigest()
+    if actual != manifest["sha256"]:
+        raise SystemExit(f"{name}.npz has sha256 {actual}, its manifest says {manifest['sha256']}")
+    for metric in paths:
+        data = json.loads(metric.read_text())
+        measured_on = data.get("weights_sha256")
+        if measured_on not in (None, actual):
+            raise SystemExit(
+                f"{metric} was measured on weights {measured_on}, not {name}'s {actual}"
+            )
+        manifest["metrics"][metric.stem] = data
+    text = json.dumps(manifest, indent=1) + "\n"
+    atomic_write(path, lambda f: f.write(text.encode()))
+    print(f"merged {', '.join(p.stem for p in paths)} into {path.name}")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("name", help="the shipped name (vae, hvae, toy2d, unet, unet_cond)")
-    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("checkpoint", type=Path, nargs="?", help="the run's checkpoint to export")
+    parser.add_argument("--add-metrics", type=Path, nargs="+", default=None, metavar="JSON",
+                        help="only merge these metric files into the shipped manifest")  # fmt: skip
     parser.add_argument("--kind", default=None, help="model kind (default: the name)")
-    parser.add_argument("--command", required=True, help="the exact training command")
-    parser.add_argument("--commit", required=True, help="the commit the training ran at")
+    parser.add_argument("--command", help="the exact training command (required to export)")
+    parser.add_argument("--commit", help="the commit the training ran at (required to export)")
     parser.add_argument("--metrics", type=Path, nargs="*", default=[], help="JSON files to merge")
     parser.add_argument("--note", default="", help="anything a user should know")
     args = parser.parse_args(argv)
+    if args.add_metrics is not None:
+        return add_metrics(args.name, args.add_metrics)
+    if args.checkpoint is None or args.command is None or args.commit is None:
+        parser.error("exporting needs CHECKPOINT, --command and --commit (or use --add-metrics)")
     kind = args.kind or args.name
     model, config, meta, settings = trained_model(kind, args.checkpoint)
     outputs = pretrained.reference_output(model, kind, config)
