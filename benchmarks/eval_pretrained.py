@@ -2,15 +2,19 @@
 the numbers that go into its manifest.
 
     python benchmarks/eval_pretrained.py unet_cond [--n 1000] [--steps 10,20] [--ddim 50]
-        [--ddpm] [--gamma 3] [--out benchmarks/results/pretrained_unet_cond.json] [--work DIR]
+        [--heun 5,10] [--ddpm] [--gamma 3] [--out benchmarks/results/pretrained_unet_cond.json]
+        [--work DIR]
 
 n samples per sampler, from the same noise for every sampler, scored by
 :func:`scratch.eval.sampling.quality`: the classifier-FID against the whole test set beside the
 train-vs-test floor at the same n, and the class histogram; for ``unet_cond``, guided samples
 (γ = ``--gamma``) of the labels 0..9 in turn, and the fraction the classifier reads as the
 requested label (overall and per label).
-Samplers: DPM-Solver++(2M) at each of ``--steps``, DDIM at ``--ddim`` steps, and with ``--ddpm``
-the book's DDPM (all 1000 steps). Speed: seconds per 100 images, from the run itself (drawn 100
+Samplers: DPM-Solver++(2M) at each of ``--steps``, DDIM (eta 0) at each of ``--ddim``, EDM's
+Heun at each of ``--heun`` (2 steps - 1 model evaluations), and with ``--ddpm`` the book's DDPM
+(all 1000 steps). DDIM with all 1000 steps is the probability-flow ODE's limit: when it is among
+the runs, every run also reports its mean per-image RMS distance to the limit's images (the same
+x_T). Speed: seconds per 100 images, from the run itself (drawn 100
 at a time). With ``--work DIR`` every finished chunk is saved there, and a rerun resumes
 (1,000 DDPM samples take over an hour); its seconds then count only the resumed part.
 """
@@ -38,13 +42,21 @@ def steps_list(text: str) -> list[int]:
     return [integer(1)(part) for part in text.split(",")]
 
 
+def steps_list0(text: str) -> list[int]:
+    """``--ddim``, ``--heun``: like ``--steps``, or 0 for none."""
+    return [] if text == "0" else steps_list(text)
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("name", choices=["unet_cond", "unet"])
     parser.add_argument("--n", type=integer(2), default=1000, help="samples per sampler (1000)")
     parser.add_argument("--steps", type=steps_list, default="10,20",
                         help="DPM-Solver++(2M) steps (10,20)")  # fmt: skip
-    parser.add_argument("--ddim", type=integer(0), default=50, help="DDIM steps, 0 for none (50)")
+    parser.add_argument(
+        "--ddim", type=steps_list0, default="50", help="DDIM steps, 0 for none (50)"
+    )
+    parser.add_argument("--heun", type=steps_list0, default="0", help="Heun steps, 0 for none (0)")
     parser.add_argument("--ddpm", action="store_true", help="also the book's DDPM, 1000 steps")
     parser.add_argument("--gamma", type=real(0, 100), default=3.0, help="guidance scale (3)")
     parser.add_argument("--work", type=Path, default=None, help="resumable chunks go here")
@@ -57,7 +69,7 @@ def main(argv=None) -> dict:
     conditional = args.name == "unet_cond"
     labels = np.arange(args.n) % 10 if conditional else None
     runs = [("dpm++2m", s) for s in args.steps]
-    runs += [("ddim", args.ddim)] if args.ddim else []
+    runs += [("ddim", s) for s in args.ddim] + [("heun", s) for s in args.heun]
     runs += [("ddpm", None)] if args.ddpm else []
     results = {
         "model": args.name,
@@ -68,6 +80,7 @@ def main(argv=None) -> dict:
         "load_average": list(os.getloadavg()),
         "samplers": {},
     }
+    drawn = {}
     for sampler, steps in runs:
         # the same seed for every sampler: deterministic samplers start from the same x_T
         name = f"{sampler} {steps or diffuser.num_timesteps}"
@@ -83,10 +96,17 @@ def main(argv=None) -> dict:
                           progress=progress, settings=settings, resume=progress is not None,
                           sampler=sampler, steps=steps, gamma=gamma)  # fmt: skip
         seconds = time.perf_counter() - tick
-        row = {"seconds": seconds, "seconds_per_100": seconds * CHUNK / args.n}
+        evals = 2 * steps - 1 if sampler == "heun" else steps or diffuser.num_timesteps
+        row = {"evals": evals, "seconds": seconds, "seconds_per_100": seconds * CHUNK / args.n}
         row.update(quality(images, labels))
         results["samplers"][name] = row
+        drawn[name] = images
         print(f"{name}: " + json.dumps(row))
+    limit = drawn.get(f"ddim {diffuser.num_timesteps}")
+    if limit is not None:
+        for name, images in drawn.items():
+            rms = np.sqrt(((images - limit) ** 2).reshape(args.n, -1).mean(axis=1))
+            results["samplers"][name]["rms_to_ode_limit"] = float(rms.mean())
     fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
     with os.fdopen(fd, "w") as f:
         f.write(json.dumps(results, indent=2) + "\n")
