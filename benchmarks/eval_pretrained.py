@@ -2,7 +2,7 @@
 the numbers that go into its manifest.
 
     python benchmarks/eval_pretrained.py unet_cond [--n 1000] [--steps 10,20] [--ddim 50]
-        [--heun 5,10] [--ddpm] [--gamma 3] [--out benchmarks/results/pretrained_unet_cond.json]
+        [--heun 5,10] [--sde 10,20] [--ddpm] [--gamma 3] [--out benchmarks/results/pretrained_unet_cond.json]
         [--work DIR]
 
 n samples per sampler, from the same noise for every sampler, scored by
@@ -11,7 +11,8 @@ train-vs-test floor at the same n, and the class histogram; for ``unet_cond``, g
 (γ = ``--gamma``) of the labels 0..9 in turn, and the fraction the classifier reads as the
 requested label (overall and per label).
 Samplers: DPM-Solver++(2M) at each of ``--steps``, DDIM (eta 0) at each of ``--ddim``, EDM's
-Heun at each of ``--heun`` (2 steps - 1 model evaluations), and with ``--ddpm`` the book's DDPM
+Heun at each of ``--heun`` (2 steps - 1 model evaluations), DPM-Solver++(2M)'s SDE form at each
+of ``--sde``, and with ``--ddpm`` the book's DDPM
 (all 1000 steps). DDIM with all 1000 steps is the probability-flow ODE's limit: when it is among
 the runs, every run also reports its mean per-image RMS distance to the limit's images (the same
 x_T). Speed: seconds per 100 images, from the run itself (drawn 100
@@ -57,6 +58,7 @@ def main(argv=None) -> dict:
         "--ddim", type=steps_list0, default="50", help="DDIM steps, 0 for none (50)"
     )
     parser.add_argument("--heun", type=steps_list0, default="0", help="Heun steps, 0 for none (0)")
+    parser.add_argument("--sde", type=steps_list0, default="0", help="dpm++2m-sde steps (0: none)")
     parser.add_argument("--ddpm", action="store_true", help="also the book's DDPM, 1000 steps")
     parser.add_argument("--gamma", type=real(0, 100), default=3.0, help="guidance scale (3)")
     parser.add_argument("--work", type=Path, default=None, help="resumable chunks go here")
@@ -70,6 +72,7 @@ def main(argv=None) -> dict:
     labels = np.arange(args.n) % 10 if conditional else None
     runs = [("dpm++2m", s) for s in args.steps]
     runs += [("ddim", s) for s in args.ddim] + [("heun", s) for s in args.heun]
+    runs += [("dpm++2m-sde", s) for s in args.sde]
     runs += [("ddpm", None)] if args.ddpm else []
     results = {
         "model": args.name,

@@ -223,7 +223,7 @@ def test_eps_of_clipped_x0_aims_at_x0_in_range(data_range):
     assert np.all(got[~inside] != eps[~inside])
 
 
-@pytest.mark.parametrize("sampler", ["ddpm", "ddim", "dpm++2m", "heun"])
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim", "dpm++2m", "dpm++2m-sde", "heun"])
 def test_clip_x0_keeps_samples_in_range_and_changes_nothing_inside_it(sampler):
     """A model whose x0_hat leaves the range ends in the range with clip_x0 (the last step returns
     x0_hat itself); a model whose x0_hat stays inside gives the same samples either way."""

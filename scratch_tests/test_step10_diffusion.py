@@ -93,7 +93,7 @@ def test_conditional_training_then_a_labelled_ddim_grid_with_ema_weights(tmp_pat
     assert (tmp_path / "samples_ddim3_eta0.5_clip_n10_seed0.png").is_file()
     raw = step10_diffusion.main([*args, "--no-ema"])
     assert raw["ema"] is False and (tmp_path / "samples_ddim3_raw_n10_seed0.png").is_file()
-    for sampler in ("dpm++2m", "heun"):  # the few-step solvers, guided, from the command line
+    for sampler in ("dpm++2m", "dpm++2m-sde", "heun"):  # the few-step solvers, guided, by CLI
         flags = ["--sampler", sampler, "--steps", "3", "--n", "10", "--labels", "0..9"]
         result = step10_diffusion.main(["sample", *out, *flags])
         assert (

@@ -26,7 +26,7 @@ from scratch.models import samplers
 from scratch.models.unet import NULL_LABEL
 
 SCHEDULES = ("linear", "cosine")
-SAMPLERS = ("ddpm", "ddim", "dpm++2m", "heun")
+SAMPLERS = ("ddpm", "ddim", "dpm++2m", "dpm++2m-sde", "heun")
 SPACINGS = ("linear", "quadratic")
 
 
@@ -257,6 +257,7 @@ class Diffuser:
         - 'ddim': ``steps`` timesteps (default T) with their ``spacing`` (:meth:`timesteps`) and
           ``eta``;
         - 'dpm++2m': DPM-Solver++(2M), ``steps`` model calls, timesteps uniform in log-SNR;
+        - 'dpm++2m-sde': its stochastic form, the same timesteps, noise drawn from ``rng``;
         - 'heun': EDM's Heun, ``steps`` Karras timesteps (rho = 7), 2 steps - 1 model calls.
 
         ``clip_x0``: every step aims at x0_hat clipped to data_range
@@ -273,7 +274,7 @@ class Diffuser:
                 f"DDPM visits all {T} steps, got steps={steps}; "
                 "use sampler='ddim' (eta=1 is DDPM-like) for fewer"
             )
-        if sampler in ("dpm++2m", "heun") and steps is None:
+        if sampler in ("dpm++2m", "dpm++2m-sde", "heun") and steps is None:
             raise ValueError(f"sampler {sampler!r} needs steps (e.g. 10 or 20)")
         if sampler != "ddim" and spacing != "linear":
             raise ValueError(f"spacing {spacing!r} is DDIM's option; {sampler} has its own")
@@ -304,6 +305,9 @@ class Diffuser:
         elif sampler == "dpm++2m":
             ts = samplers.logsnr_timesteps(alpha_bar, steps)
             run = samplers.dpm_solver_pp_2m(eps, x, ts, alpha_bar)
+        elif sampler == "dpm++2m-sde":
+            ts = samplers.logsnr_timesteps(alpha_bar, steps)
+            run = samplers.dpm_solver_pp_2m_sde(eps, x, ts, alpha_bar, rng)
         else:
             ts = samplers.karras_timesteps(alpha_bar, steps)
             run = samplers.heun(eps, x, ts, alpha_bar)

@@ -7,6 +7,7 @@ model trained at t = 1..T, with alpha_bar_t from the Diffuser's schedule (alpha_
 - DPM-Solver++(2M) (Lu et al. 2022, "DPM-Solver++", Algorithm 2): multistep, second order, on
   the data prediction x0_hat = (x_t - sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_bar_t), in the
   half log-SNR lambda_t = log(sqrt(alpha_bar_t) / sqrt(1 - alpha_bar_t)); one call per step.
+  Its SDE form adds fresh noise at every step, on the same timesteps.
 - Heun's 2nd-order method (Karras et al. 2022, "EDM", Algorithm 1) on the ODE in sigma form
   (their eq. 1 with sigma(t) = t): for x~ = x_t / sqrt(alpha_bar_t) and
   sigma_t = sqrt((1 - alpha_bar_t) / alpha_bar_t), dx~/dsigma = eps(x_t, t). Two calls per step,
@@ -97,6 +98,36 @@ def dpm_solver_pp_2m(eps, x, ts, alpha_bar):
                 r = h_prev / h
                 D = (1 + 1 / (2 * r)) * x0 - 1 / (2 * r) * x0_prev
             x = (s_t / s_s) * x - a_t * np.expm1(-h) * D
+            x0_prev, h_prev = x0, h
+        x = x.astype(x0.dtype)
+        yield t, x
+
+
+def dpm_solver_pp_2m_sde(eps, x, ts, alpha_bar, rng):
+    """The SDE form of DPM-Solver++(2M) (diffusers' "sde-dpmsolver++", k-diffusion's
+    "dpmpp_2m_sde" at eta = 1): the reverse SDE's linear part solved exactly in lambda, with the
+    same D as above:
+
+    x_t = (s_t / s_s) e^-h x_s + a_t (1 - e^-2h) D + s_t sqrt(1 - e^-2h) z,  z ~ N(0, I).
+
+    For data of one point x0 the step keeps x_t ~ N(a_t x0, s_t^2): the fresh noise replaces
+    part of x_s's, which lets the sampler correct errors of the model as it goes."""
+    x0_prev, h_prev = None, None
+    for s, t in zip(ts, [*ts[1:], 0], strict=True):
+        a_s, s_s = np.sqrt(alpha_bar[s]), np.sqrt(1 - alpha_bar[s])
+        x0 = (x - s_s * eps(x, s)) / a_s
+        if t == 0:
+            x = x0
+        else:
+            a_t, s_t = np.sqrt(alpha_bar[t]), np.sqrt(1 - alpha_bar[t])
+            h = half_log_snr(alpha_bar[t]) - half_log_snr(alpha_bar[s])
+            D = x0
+            if x0_prev is not None:
+                r = h_prev / h
+                D = (1 + 1 / (2 * r)) * x0 - 1 / (2 * r) * x0_prev
+            z = rng.standard_normal(x.shape, dtype=x.dtype)
+            x = (s_t / s_s) * np.exp(-h) * x - a_t * np.expm1(-2 * h) * D
+            x = x + s_t * np.sqrt(-np.expm1(-2 * h)) * z
             x0_prev, h_prev = x0, h
         x = x.astype(x0.dtype)
         yield t, x

@@ -160,14 +160,14 @@ def make_parser_for():
             "--sampler",
             choices=SAMPLERS,
             default="ddpm",
-            help="the reverse process: the book's ddpm (all T steps), ddim, DPM-Solver++(2M) or "
-            "EDM's Heun",
+            help="the reverse process: the book's ddpm (all T steps), ddim, DPM-Solver++(2M), "
+            "its SDE form or EDM's Heun",
         )
         sample.add_argument(
             "--steps",
             type=integer(1, 1000),
-            help="steps of ddim, dpm++2m (one model call each) or heun (2 steps - 1 calls); "
-            "needed for dpm++2m and heun (default for ddim: all T)",
+            help="steps of ddim, dpm++2m, dpm++2m-sde (one model call each) or heun (2 steps - 1 "
+            "calls); needed for all but ddim (default for ddim: all T)",
         )
         n = "default 20" if action == "sample" else "2..60000, default 10000"
         sample.add_argument("--n", type=integer(2 if action == "eval" else 1), help=f"images ({n})")
@@ -203,7 +203,7 @@ def check_sampler(args) -> None:
     """The sampler options that go together (the Diffuser's own checks, as usage errors)."""
     if args.sampler == "ddpm" and args.steps not in (None, 1000):
         problem = f"ddpm visits all 1000 steps, got --steps {args.steps}; use --sampler ddim"
-    elif args.sampler in ("dpm++2m", "heun") and args.steps is None:
+    elif args.sampler in ("dpm++2m", "dpm++2m-sde", "heun") and args.steps is None:
         problem = f"--sampler {args.sampler} needs --steps (e.g. 10 or 20)"
     elif args.sampler != "ddim" and (args.spacing != "linear" or args.eta != 0.0):
         problem = f"--spacing and --eta are DDIM's options, not {args.sampler}'s"
@@ -406,7 +406,8 @@ def samples_title(config: dict, epoch: int, args, labels, note: str | None = Non
     return f"diffusion samples: {model}\n{how}" + (f"\n{note}" if note else "")
 
 
-SAMPLER_NAMES = {"ddpm": "DDPM", "ddim": "DDIM", "dpm++2m": "DPM-Solver++(2M)", "heun": "Heun"}
+SAMPLER_NAMES = {"ddpm": "DDPM", "ddim": "DDIM", "dpm++2m": "DPM-Solver++(2M)",
+                 "dpm++2m-sde": "DPM-Solver++(2M) SDE", "heun": "Heun"}  # fmt: skip
 
 
 def sample(args, note: str | None = None) -> dict:
