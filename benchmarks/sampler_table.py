@@ -1,0 +1,55 @@
+"""The sampler table of an ``eval_pretrained.py`` JSON, as Markdown: one row per sampler and step
+count, ordered by model evaluations.
+
+    python benchmarks/sampler_table.py benchmarks/results/pretrained_unet_samplers.json
+
+Columns: model evaluations, classifier-FID, its ratio to the floor at the same n, to DDPM-1000's
+FID and to the ODE limit's (DDIM with all 1000 steps, eta 0), when those are in the file, the
+mean per-image RMS distance to the ODE limit's images (the same x_T), the fraction read as the
+requested label (guided runs), and seconds per 100 images.
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+
+def evaluations(name: str, row: dict) -> int:
+    """The model evaluations of a row (files written before the rows counted them: by name)."""
+    sampler, steps = name.split()
+    return row.get("evals", 2 * int(steps) - 1 if sampler == "heun" else int(steps))
+
+
+def table(results: dict) -> str:
+    rows = results["samplers"]
+    ddpm = rows.get("ddpm 1000", {}).get("fid")
+    limit = rows.get("ddim 1000", {}).get("fid")
+    head = ["sampler", "evals", "FID", "/ floor", "/ DDPM-1000", "/ ODE limit", "RMS to limit"]
+    head += ["label accuracy", "s / 100 images"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, row in sorted(rows.items(), key=lambda item: (evaluations(*item), item[0])):
+        accuracy = row.get("label_accuracy", {}).get("all")
+        cells = [
+            name,
+            str(evaluations(name, row)),
+            f"{row['fid']:.1f}",
+            f"{row['fid'] / row['fid_floor']:.2f}",
+            f"{row['fid'] / ddpm:.3f}" if ddpm else "",
+            f"{row['fid'] / limit:.3f}" if limit else "",
+            f"{row['rms_to_ode_limit']:.4f}" if "rms_to_ode_limit" in row else "",
+            f"{accuracy:.1%}" if accuracy is not None else "",
+            f"{row['seconds_per_100']:.1f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    floor = next(iter(rows.values()))["fid_floor"]
+    return f"n = {results['n']}, floor {floor:.2f}\n\n" + "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("json", type=Path, help="a JSON written by eval_pretrained.py")
+    print(table(json.loads(parser.parse_args(argv).json.read_text())))
+
+
+if __name__ == "__main__":
+    main()
