@@ -65,3 +65,17 @@ for _name, _reason in SKIPPED.items():
         globals()[_name] = pytest.mark.skip(reason=_reason)(globals()[_name])
 for _name, _reason in XFAILED.items():
     globals()[_name] = pytest.mark.xfail(reason=_reason, strict=True)(globals()[_name])
+
+
+def _estimator_checks():
+    from sklearn.utils.estimator_checks import parametrize_with_checks
+
+    from scratch.probability import GaussianMixture as ScratchGaussianMixture
+
+    return parametrize_with_checks([ScratchGaussianMixture()])
+
+
+@_estimator_checks()
+def test_sklearn_estimator_checks(estimator, check):
+    """Every check scikit-learn runs on its own GaussianMixture (check_estimator's list)."""
+    check(estimator)
