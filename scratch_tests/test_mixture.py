@@ -3,6 +3,8 @@ loop, agreement with scikit-learn from the same start (every covariance type, fl
 float32), EM's monotone log-likelihood, bic/aic, permutation invariance, degenerate data, clear
 errors, and scikit-learn's meta-estimators."""
 
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -290,6 +292,28 @@ def test_sklearn_meta_estimators_accept_it():
     grid = GridSearchCV(GaussianMixture(random_state=0), {"n_components": [1, 2, 3]}, cv=3).fit(X)
     assert grid.best_params_["n_components"] in (1, 2, 3)
     check_is_fitted(grid.best_estimator_)
+
+
+def test_without_sklearn_loaded_it_imports_none_of_the_oracles():
+    """Every covariance type fits, scores and raises its errors without loading scikit-learn or
+    PyTorch; the errors are scratch's twins with scikit-learn's bases. (SciPy is not checked:
+    Numba itself imports it when it is installed.)"""
+    code = (
+        "import sys, warnings, numpy as np\n"
+        "from scratch.probability import GaussianMixture, NotFittedError\n"
+        "X = np.random.default_rng(0).normal(size=(200, 3))\n"
+        "for ct in ('full', 'tied', 'diag', 'spherical'):\n"
+        "    GaussianMixture(2, covariance_type=ct, random_state=0).fit(X).score(X)\n"
+        "try:\n"
+        "    GaussianMixture(2).predict(X)\n"
+        "except NotFittedError as e:\n"
+        "    assert isinstance(e, ValueError) and isinstance(e, AttributeError)\n"
+        "else:\n"
+        "    raise SystemExit('no NotFittedError')\n"
+        "print(sorted(m for m in ('sklearn', 'torch') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_sample_reproduces_the_mixture():
