@@ -1,13 +1,19 @@
 """The primitive ops: arithmetic, exp/log, reductions and shape ops, one Function each.
 
 Each backward returns the gradient in the broadcast shape of its forward; the base class sums it
-back to each input's shape. The bottom of this file installs the operators on ``Tensor``.
+back to each input's shape. Each lowercase function is what ``Tensor``'s operators call (tensor.py).
 """
 
 import numpy as np
 
 from .function import Function
 from .tensor import Tensor
+
+
+def _data(x):
+    """The ndarray of a Tensor; anything else as given."""
+    return x.data if isinstance(x, Tensor) else x
+
 
 # ---- arithmetic: y = x0 (op) x1, broadcasting like NumPy -----------------------------------------
 
@@ -33,6 +39,10 @@ class Add(Function):
         return gy, gy
 
 
+def add(x0, x1):
+    return Add()(x0, x1)
+
+
 class Sub(Function):
     def forward(self, x0, x1):
         x0, x1 = _promote(x0, x1)
@@ -40,6 +50,10 @@ class Sub(Function):
 
     def backward(self, gy):
         return gy, -gy
+
+
+def sub(x0, x1):
+    return Sub()(x0, x1)
 
 
 class Mul(Function):
@@ -50,6 +64,10 @@ class Mul(Function):
 
     def backward(self, gy):
         return gy * self.x1, gy * self.x0
+
+
+def mul(x0, x1):
+    return Mul()(x0, x1)
 
 
 class Div(Function):
@@ -68,12 +86,20 @@ class Div(Function):
         return gx0, -gx0 * self.y
 
 
+def div(x0, x1):
+    return Div()(x0, x1)
+
+
 class Neg(Function):
     def forward(self, x):
         return -x
 
     def backward(self, gy):
         return (-gy,)
+
+
+def neg(x):
+    return Neg()(x)
 
 
 class Pow(Function):
@@ -90,6 +116,10 @@ class Pow(Function):
         return gx, gc
 
 
+def pow(x, c):  # noqa: A001 - the op's name
+    return Pow()(x, c)
+
+
 class MatMul(Function):
     """y = a @ b (batched, broadcasting);  ga = gy @ b^T,  gb = a^T @ gy."""
 
@@ -101,6 +131,19 @@ class MatMul(Function):
         ga = gy @ self.b.swapaxes(-1, -2) if self.inputs[0].requires_grad else None
         gb = self.a.swapaxes(-1, -2) @ gy if self.inputs[1].requires_grad else None
         return ga, gb
+
+
+def matmul(a, b):
+    """a @ b; a 1-D operand is treated as a row (a) or a column (b), as in NumPy."""
+    a_vec, b_vec = np.ndim(_data(a)) == 1, np.ndim(_data(b)) == 1
+    if a_vec:
+        a = reshape(a, (1, -1))
+    if b_vec:
+        b = reshape(b, (-1, 1))
+    y = MatMul()(a, b)
+    if a_vec or b_vec:
+        y = reshape(y, y.shape[: y.ndim - 2] + y.shape[y.ndim - 2 + a_vec : y.ndim - b_vec])
+    return y
 
 
 # ---- elementwise functions -----------------------------------------------------------------------
@@ -115,6 +158,10 @@ class Exp(Function):
         return (gy * self.y,)
 
 
+def exp(x):
+    return Exp()(x)
+
+
 class Log(Function):
     def forward(self, x):
         self.x = x
@@ -122,6 +169,10 @@ class Log(Function):
 
     def backward(self, gy):
         return (gy / self.x,)
+
+
+def log(x):
+    return Log()(x)
 
 
 class Sqrt(Function):
@@ -135,6 +186,10 @@ class Sqrt(Function):
         return (gy / (2 * self.y),)
 
 
+def sqrt(x):
+    return Sqrt()(x)
+
+
 class Sin(Function):
     def forward(self, x):
         self.x = x
@@ -144,6 +199,10 @@ class Sin(Function):
         return (gy * np.cos(self.x),)
 
 
+def sin(x):
+    return Sin()(x)
+
+
 class Cos(Function):
     def forward(self, x):
         self.x = x
@@ -151,6 +210,10 @@ class Cos(Function):
 
     def backward(self, gy):
         return (-gy * np.sin(self.x),)
+
+
+def cos(x):
+    return Cos()(x)
 
 
 class Clamp(Function):
@@ -172,6 +235,10 @@ class Clamp(Function):
         return (gy * inside,)
 
 
+def clamp(x, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+    return Clamp(min, max)(x)
+
+
 class Cast(Function):
     """y = x as another floating dtype; the gradient is cast back by the base class."""
 
@@ -183,6 +250,10 @@ class Cast(Function):
 
     def backward(self, gy):
         return (gy,)
+
+
+def cast(x, dtype):
+    return Cast(np.dtype(dtype))(x)
 
 
 class Cumprod(Function):
@@ -203,6 +274,10 @@ class Cumprod(Function):
         a = self.axis
         tail = np.flip(np.cumsum(np.flip(gy * self.y, a), axis=a), a)  # sum over i >= j
         return (tail / self.x,)
+
+
+def cumprod(x, axis):
+    return Cumprod(axis)(x)
 
 
 # ---- reductions ----------------------------------------------------------------------------------
@@ -228,6 +303,10 @@ class Sum(Function):
         return (np.broadcast_to(_expand(gy, self.shape, self.axis, self.keepdims), self.shape),)
 
 
+def sum(x, axis=None, keepdims=False):  # noqa: A001
+    return Sum(axis, keepdims)(x)
+
+
 class Mean(Sum):
     """y = sum(x) / n, n the number of elements averaged."""
 
@@ -238,6 +317,10 @@ class Mean(Sum):
 
     def backward(self, gy):
         return super().backward(gy / gy.dtype.type(self.n))
+
+
+def mean(x, axis=None, keepdims=False):
+    return Mean(axis, keepdims)(x)
 
 
 class Max(Function):
@@ -255,6 +338,10 @@ class Max(Function):
         mask = self.x == self.y
         gy = _expand(gy, self.x.shape, self.axis, self.keepdims)
         return (gy * mask / mask.sum(axis=self.axis, keepdims=True),)
+
+
+def max(x, axis=None, keepdims=False):  # noqa: A001
+    return Max(axis, keepdims)(x)
 
 
 def _reduced_shape(shape: tuple, axis) -> tuple:
@@ -279,6 +366,12 @@ class Reshape(Function):
         return (gy.reshape(self.x_shape),)
 
 
+def reshape(x, shape):
+    if np.shape(_data(x)) == tuple(shape):
+        return x if isinstance(x, Tensor) else Tensor(x)
+    return Reshape(tuple(shape))(x)
+
+
 class Transpose(Function):
     def __init__(self, axes=None):
         self.axes = axes
@@ -292,6 +385,10 @@ class Transpose(Function):
         return (gy.transpose(np.argsort([a % gy.ndim for a in self.axes])),)
 
 
+def transpose(x, axes=None):
+    return Transpose(None if axes is None else tuple(axes))(x)
+
+
 class BroadcastTo(Function):
     """y = x broadcast to ``shape``; the base class sums the gradient back to x's shape."""
 
@@ -303,6 +400,10 @@ class BroadcastTo(Function):
 
     def backward(self, gy):
         return (gy,)
+
+
+def broadcast_to(x, shape):
+    return BroadcastTo(tuple(shape))(x)
 
 
 def _is_basic(index) -> bool:
@@ -330,6 +431,14 @@ class GetItem(Function):
         return (gx,)
 
 
+def getitem(x, index):
+    if isinstance(index, Tensor):  # an integer or boolean Tensor indexes like its ndarray
+        if index.data.dtype.kind not in "biu":
+            raise ValueError(f"index with an integer or bool Tensor, got dtype {index.data.dtype}")
+        index = index.data
+    return GetItem(index)(x)
+
+
 class Concat(Function):
     def __init__(self, axis=0):
         self.axis = axis
@@ -340,6 +449,10 @@ class Concat(Function):
 
     def backward(self, gy):
         return tuple(np.split(gy, self.splits, axis=self.axis))
+
+
+def concat(xs, axis=0):
+    return Concat(axis)(*xs)
 
 
 class Stack(Function):
@@ -353,150 +466,5 @@ class Stack(Function):
         return tuple(np.moveaxis(gy, self.axis, 0))
 
 
-# ---- the lowercase wrappers ----------------------------------------------------------------------
-
-
-def add(x0, x1):
-    return Add()(x0, x1)
-
-
-def sub(x0, x1):
-    return Sub()(x0, x1)
-
-
-def mul(x0, x1):
-    return Mul()(x0, x1)
-
-
-def div(x0, x1):
-    return Div()(x0, x1)
-
-
-def neg(x):
-    return Neg()(x)
-
-
-def pow(x, c):  # noqa: A001 - the op's name
-    return Pow()(x, c)
-
-
-def matmul(a, b):
-    """a @ b; a 1-D operand is treated as a row (a) or a column (b), as in NumPy."""
-    a_vec, b_vec = np.ndim(_data(a)) == 1, np.ndim(_data(b)) == 1
-    if a_vec:
-        a = reshape(a, (1, -1))
-    if b_vec:
-        b = reshape(b, (-1, 1))
-    y = MatMul()(a, b)
-    if a_vec or b_vec:
-        y = reshape(y, y.shape[: y.ndim - 2] + y.shape[y.ndim - 2 + a_vec : y.ndim - b_vec])
-    return y
-
-
-def exp(x):
-    return Exp()(x)
-
-
-def log(x):
-    return Log()(x)
-
-
-def sqrt(x):
-    return Sqrt()(x)
-
-
-def sin(x):
-    return Sin()(x)
-
-
-def cos(x):
-    return Cos()(x)
-
-
-def clamp(x, min=None, max=None):  # noqa: A002 - PyTorch's argument names
-    return Clamp(min, max)(x)
-
-
-def cast(x, dtype):
-    return Cast(np.dtype(dtype))(x)
-
-
-def cumprod(x, axis):
-    return Cumprod(axis)(x)
-
-
-def sum(x, axis=None, keepdims=False):  # noqa: A001
-    return Sum(axis, keepdims)(x)
-
-
-def mean(x, axis=None, keepdims=False):
-    return Mean(axis, keepdims)(x)
-
-
-def max(x, axis=None, keepdims=False):  # noqa: A001
-    return Max(axis, keepdims)(x)
-
-
-def reshape(x, shape):
-    if np.shape(_data(x)) == tuple(shape):
-        return x if isinstance(x, Tensor) else Tensor(x)
-    return Reshape(tuple(shape))(x)
-
-
-def transpose(x, axes=None):
-    return Transpose(None if axes is None else tuple(axes))(x)
-
-
-def broadcast_to(x, shape):
-    return BroadcastTo(tuple(shape))(x)
-
-
-def getitem(x, index):
-    if isinstance(index, Tensor):  # an integer or boolean Tensor indexes like its ndarray
-        if index.data.dtype.kind not in "biu":
-            raise ValueError(f"index with an integer or bool Tensor, got dtype {index.data.dtype}")
-        index = index.data
-    return GetItem(index)(x)
-
-
-def concat(xs, axis=0):
-    return Concat(axis)(*xs)
-
-
 def stack(xs, axis=0):
     return Stack(axis)(*xs)
-
-
-def _data(x):
-    return x.data if isinstance(x, Tensor) else x
-
-
-# ---- the operators and methods of Tensor ---------------------------------------------------------
-
-
-def _shape_args(args):
-    return tuple(args[0]) if len(args) == 1 and isinstance(args[0], tuple | list) else args
-
-
-Tensor.__add__ = add
-Tensor.__radd__ = lambda self, other: add(other, self)
-Tensor.__sub__ = sub
-Tensor.__rsub__ = lambda self, other: sub(other, self)
-Tensor.__mul__ = mul
-Tensor.__rmul__ = lambda self, other: mul(other, self)
-Tensor.__truediv__ = div
-Tensor.__rtruediv__ = lambda self, other: div(other, self)
-Tensor.__neg__ = neg
-Tensor.__pow__ = pow
-Tensor.__rpow__ = lambda self, other: pow(other, self)
-Tensor.__matmul__ = matmul
-Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
-Tensor.__getitem__ = getitem
-Tensor.exp = exp
-Tensor.log = log
-Tensor.sum = sum
-Tensor.mean = mean
-Tensor.max = max
-Tensor.reshape = lambda self, *shape: reshape(self, _shape_args(shape))
-Tensor.transpose = lambda self, *axes: transpose(self, _shape_args(axes) or None)
-Tensor.T = property(lambda self: transpose(self))

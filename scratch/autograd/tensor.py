@@ -151,14 +151,84 @@ class Tensor:
         """torch.Tensor.clone: a copy of the data that stays in the graph."""
         return self * 1 if self.requires_grad else Tensor._of(self.data.copy())
 
+    # ---- the operators: each is its op in ops.py ------------------------------------------------
+    def __add__(self, other):
+        return ops.add(self, other)
+
+    def __radd__(self, other):
+        return ops.add(other, self)
+
+    def __sub__(self, other):
+        return ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return ops.sub(other, self)
+
+    def __mul__(self, other):
+        return ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.div(other, self)
+
+    def __neg__(self):
+        return ops.neg(self)
+
+    def __pow__(self, c):
+        return ops.pow(self, c)
+
+    def __rpow__(self, other):
+        return ops.pow(other, self)
+
+    def __matmul__(self, other):
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.matmul(other, self)
+
+    def __getitem__(self, index):
+        return ops.getitem(self, index)
+
+    def exp(self) -> "Tensor":
+        return ops.exp(self)
+
+    def log(self) -> "Tensor":
+        return ops.log(self)
+
+    def sum(self, axis=None, keepdims=False) -> "Tensor":
+        return ops.sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False) -> "Tensor":
+        return ops.mean(self, axis, keepdims)
+
+    def max(self, axis=None, keepdims=False) -> "Tensor":
+        return ops.max(self, axis, keepdims)
+
+    def reshape(self, *shape) -> "Tensor":
+        """``t.reshape(2, 3)`` or ``t.reshape((2, 3))``."""
+        return ops.reshape(self, _shape_args(shape))
+
+    def transpose(self, *axes) -> "Tensor":
+        """All axes reversed, or permuted as ``axes`` (NumPy's transpose)."""
+        return ops.transpose(self, _shape_args(axes) or None)
+
+    @property
+    def T(self) -> "Tensor":  # noqa: N802 - NumPy's name
+        return ops.transpose(self)
+
     # ---- PyTorch's shape and value methods (the ops are in ops.py) ------------------------------
     def view(self, *shape) -> "Tensor":
         """torch.Tensor.view: the same elements in ``shape`` (one entry may be -1)."""
-        return ops.reshape(self, ops._shape_args(shape))
+        return ops.reshape(self, _shape_args(shape))
 
     def permute(self, *dims) -> "Tensor":
         """torch.Tensor.permute: the axes reordered."""
-        return ops.transpose(self, ops._shape_args(dims))
+        return ops.transpose(self, _shape_args(dims))
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
         """torch.Tensor.flatten: dims start_dim..end_dim merged into one."""
@@ -284,6 +354,11 @@ class Tensor:
             _accumulate(self, grad, set())
             return
         run_backward(self.creator, self.index, grad, retain_graph)
+
+
+def _shape_args(args):
+    """A shape given as separate integers or as one tuple or list."""
+    return tuple(args[0]) if len(args) == 1 and isinstance(args[0], tuple | list) else args
 
 
 def _accumulate(leaf: Tensor, g: np.ndarray, given: set) -> None:
