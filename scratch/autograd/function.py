@@ -31,59 +31,6 @@ def sum_to(g: np.ndarray, shape: tuple) -> np.ndarray:
     return g.sum(axis=axes, keepdims=True).reshape(shape)
 
 
-def _output(y: np.ndarray, creator, index: int) -> Tensor:
-    if type(y) is not np.ndarray:  # NumPy gives scalars for 0-d results: keep ndarrays
-        y = np.asarray(y)
-    t = Tensor.__new__(Tensor)  # skips the input checks of Tensor(...): y came from NumPy
-    t.data, t._grad, t.requires_grad, t.creator, t.index = y, None, True, creator, index
-    return t
-
-
-def _constant(y: np.ndarray) -> Tensor:
-    if type(y) is not np.ndarray:
-        y = np.asarray(y)
-    t = Tensor.__new__(Tensor)
-    t.data, t._grad, t.requires_grad, t.creator, t.index = y, None, False, None, 0
-    return t
-
-
-_NUMBERS = (int, float, bool)
-
-
-def _lift(value, inputs) -> Tensor:
-    """A constant input as a Tensor; a python number takes the dtype of the first Tensor input
-    (so ``x * 0.1`` stays float32 for float32 ``x`` and is exact for float64 ``x``)."""
-    if type(value) in _NUMBERS:  # exactly python's: a NumPy scalar keeps its own dtype
-        for x in inputs:
-            if isinstance(x, Tensor):
-                dtype = x.data.dtype
-                if type(value) is float and dtype.kind != "f":  # int tensor * 0.5: float32
-                    dtype = np.float32
-                return _constant(np.asarray(value, dtype))
-    return Tensor(value)
-
-
-def _any_requires_grad(xs: list) -> bool:
-    for x in xs:  # a plain loop: cheaper than any() over a generator on the hot path
-        if x.requires_grad:
-            return True
-    return False
-
-
-class Edge:
-    """What the graph needs of an intermediate input: its creator and place, not its data.
-
-    A Function keeps leaves (which receive ``.grad``) as Tensors and every other input as an Edge,
-    so an activation that backward does not need is freed as soon as nothing else holds it (the
-    input of a ReLU, of a concat or of an add), as in PyTorch."""
-
-    __slots__ = ("creator", "index", "requires_grad", "shape", "dtype")
-
-    def __init__(self, x: Tensor):
-        self.creator, self.index, self.requires_grad = x.creator, x.index, True
-        self.shape, self.dtype = x.data.shape, x.data.dtype
-
-
 class Function:
     """One differentiable operation. ``f(*inputs)`` runs ``forward`` on the inputs' data and, when
     a graph is being recorded and an input requires grad, links the outputs to ``f``."""
@@ -139,3 +86,62 @@ class Function:
         """Free what forward saved and the links to the inputs (after backward)."""
         self.__dict__.clear()
         self.inputs = None
+
+
+# ---- the memory and speed machinery: a first reading may skip it --------------------------------
+# Function.__call__ above is the whole idea; these helpers make it cheap. Outputs skip Tensor's
+# input checks (their data came from NumPy), python numbers take their Tensor's dtype, and a
+# recorded intermediate input is kept as an Edge, not a Tensor, so its data can be freed.
+
+
+def _output(y: np.ndarray, creator, index: int) -> Tensor:
+    if type(y) is not np.ndarray:  # NumPy gives scalars for 0-d results: keep ndarrays
+        y = np.asarray(y)
+    t = Tensor.__new__(Tensor)  # skips the input checks of Tensor(...): y came from NumPy
+    t.data, t._grad, t.requires_grad, t.creator, t.index = y, None, True, creator, index
+    return t
+
+
+def _constant(y: np.ndarray) -> Tensor:
+    if type(y) is not np.ndarray:
+        y = np.asarray(y)
+    t = Tensor.__new__(Tensor)
+    t.data, t._grad, t.requires_grad, t.creator, t.index = y, None, False, None, 0
+    return t
+
+
+_NUMBERS = (int, float, bool)
+
+
+def _lift(value, inputs) -> Tensor:
+    """A constant input as a Tensor; a python number takes the dtype of the first Tensor input
+    (so ``x * 0.1`` stays float32 for float32 ``x`` and is exact for float64 ``x``)."""
+    if type(value) in _NUMBERS:  # exactly python's: a NumPy scalar keeps its own dtype
+        for x in inputs:
+            if isinstance(x, Tensor):
+                dtype = x.data.dtype
+                if type(value) is float and dtype.kind != "f":  # int tensor * 0.5: float32
+                    dtype = np.float32
+                return _constant(np.asarray(value, dtype))
+    return Tensor(value)
+
+
+def _any_requires_grad(xs: list) -> bool:
+    for x in xs:  # a plain loop: cheaper than any() over a generator on the hot path
+        if x.requires_grad:
+            return True
+    return False
+
+
+class Edge:
+    """What the graph needs of an intermediate input: its creator and place, not its data.
+
+    A Function keeps leaves (which receive ``.grad``) as Tensors and every other input as an Edge,
+    so an activation that backward does not need is freed as soon as nothing else holds it (the
+    input of a ReLU, of a concat or of an add), as in PyTorch."""
+
+    __slots__ = ("creator", "index", "requires_grad", "shape", "dtype")
+
+    def __init__(self, x: Tensor):
+        self.creator, self.index, self.requires_grad = x.creator, x.index, True
+        self.shape, self.dtype = x.data.shape, x.data.dtype
