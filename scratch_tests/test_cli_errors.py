@@ -39,7 +39,7 @@ def assert_clear_error(argv, out, capsys, status=None):
 def vae_run(tmp_path_factory):
     """A VAE checkpoint as `scratch vae train` writes it (untrained weights: only the kind and
     the config matter here)."""
-    from scratch.steps._latent import build
+    from scratch.steps._vae_commands import build
     from scratch.steps.step07_vae import VAE
 
     folder = tmp_path_factory.mktemp("vae_run")

@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from scratch import pretrained
-from scratch.steps import _latent, _shipped, step05_em, step07_vae, step09_toy, step10_diffusion
+from scratch.steps import (
+    _shipped,
+    _vae_commands,
+    step05_em,
+    step07_vae,
+    step09_toy,
+    step10_diffusion,
+)
 from scratch.train import write_history
 
 
@@ -32,7 +39,7 @@ def saved(monkeypatch):
 
 @pytest.mark.parametrize("name", ["vae", "hvae"])
 def test_shipped_vae_samples_are_titled_with_the_shipped_model(name, tmp_path, saved):
-    result = _latent.shipped_figures(name, tmp_path, seed=0)
+    result = _vae_commands.shipped_figures(name, tmp_path, seed=0)
     assert result["shipped"] == f"shipped model: {name}, 30 epochs"
     assert (tmp_path / "shipped_samples.png").stat().st_size > 1000
     (title, _, _) = saved[-1]

@@ -315,12 +315,12 @@ class GaussianMixture:
         tied = (xtx - (N_k * mus.T) @ mus) / N_k.sum() + self.reg_covar * np.eye(X.shape[1])
         return ll_sum, (N_k / N_k.sum(), mus, tied, self._precision_cholesky_full(tied))
 
-    def _m_step_from_sums(self, sums, shift, resum):
+    def _m_step_from_sums(self, sums, shift, sums_about):
         """The M-step from the fused pass's sums (N_k, sx, sxx) about ``shift`` (K, D).
 
         Sigma_k = sxx_k / N_k - d_k d_k^T with d_k = sx_k / N_k = mu_k - c_k. When a mean moved
         far (relative to its spread) from its shift, that difference would cancel; then the sums
-        are taken again, by ``resum(shift)``, about the new means."""
+        are taken again, by ``sums_about(shift)``, about the new means."""
         nk, sx, sxx = sums
         nk = nk + EPS
         dev = sx / nk[:, None]  # (K, D)
@@ -328,7 +328,7 @@ class GaussianMixture:
         second = (sxx if diagonal else np.diagonal(sxx, axis1=1, axis2=2)) / nk[:, None]  # (K, D)
         if np.any(second > 1e4 * (second - dev**2)):
             shift = shift + dev
-            nk, sx, sxx = resum(shift)
+            nk, sx, sxx = sums_about(shift)
             nk = nk + EPS
             dev = sx / nk[:, None]
         if diagonal:  # 'diag' (K, D) or 'spherical' (K,)

@@ -23,8 +23,8 @@ STEPS = [
 ]
 # the steps whose figures include a shipped model's: step -> shipped_figures(out, seed)
 SHIPPED = {
-    "step07_vae": lambda out, seed: _latent().shipped_figures("vae", out, seed),
-    "step08_hvae": lambda out, seed: _latent().shipped_figures("hvae", out, seed),
+    "step07_vae": lambda out, seed: _vae_commands().shipped_figures("vae", out, seed),
+    "step08_hvae": lambda out, seed: _vae_commands().shipped_figures("hvae", out, seed),
     "step09_toy": lambda out, seed: _step("step09_toy").shipped_figures(out, seed),
     "step10_diffusion": lambda out, seed: _step("step10_diffusion").shipped_figures(out, seed),
 }
@@ -37,8 +37,8 @@ def _step(name: str):
     return importlib.import_module(f"scratch.steps.{name}")
 
 
-def _latent():
-    return _step("_latent")
+def _vae_commands():
+    return _step("_vae_commands")
 
 
 @contextlib.contextmanager

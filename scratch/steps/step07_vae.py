@@ -3,7 +3,7 @@ epochs, hidden 200, latent 20); ``--likelihood bernoulli`` trains on binarised M
 
 from scratch.models.vae import VAE
 
-from ._latent import run
+from ._vae_commands import run
 
 
 def loop(model, optimizer, trainer) -> None:

@@ -3,7 +3,7 @@ batch 32, 30 epochs, hidden 100, latent 20 + 20); ``--likelihood bernoulli`` as 
 
 from scratch.models.hvae import HVAE
 
-from ._latent import run
+from ._vae_commands import run
 
 
 def loop(model, optimizer, trainer) -> None:
