@@ -3,6 +3,8 @@
 The activations and losses are fused: one Function computes the whole formula in NumPy and
 its backward is the formula's derivative, which costs one node instead of five. Each fused op
 has a twin built from primitives in ``scratch.nn.composite``; the tests check that they agree.
+A Function whose name a layer (Module) also has is called ``<name>Function`` (``LinearFunction``
+beside ``nn.Linear``), as ``Conv2dFunction`` is beside ``nn.Conv2d``.
 """
 
 import numpy as np
@@ -62,7 +64,7 @@ def sigmoid_array(x: np.ndarray) -> np.ndarray:
     return y
 
 
-class Sigmoid(Function):
+class SigmoidFunction(Function):
     """y = 1 / (1 + exp(-x)) = (tanh(x/2) + 1) / 2 (no overflow);  dy/dx = y (1 - y)."""
 
     def forward(self, x):
@@ -73,7 +75,7 @@ class Sigmoid(Function):
         return (gy * self.y * (1 - self.y),)
 
 
-class Tanh(Function):
+class TanhFunction(Function):
     """y = tanh(x);  dy/dx = 1 - y^2."""
 
     def forward(self, x):
@@ -84,7 +86,7 @@ class Tanh(Function):
         return (gy * (1 - self.y * self.y),)
 
 
-class ReLU(Function):
+class ReLUFunction(Function):
     """y = max(x, 0);  dy/dx = [x > 0]."""
 
     def forward(self, x):
@@ -165,7 +167,7 @@ class LogSoftmax(Function):
 # ---- layers as functions -------------------------------------------------------------------------
 
 
-class Linear(Function):
+class LinearFunction(Function):
     """y = x W^T + b, x (..., in), W (out, in), b (out,);  gx = gy W,  gW = gy^T x,  gb = sum gy."""
 
     def forward(self, x, W, b=None):
@@ -188,19 +190,19 @@ class Linear(Function):
 
 def linear(x, W, b=None):
     """y = x @ W.T + b (one node)."""
-    return Linear()(x, W) if b is None else Linear()(x, W, b)
+    return LinearFunction()(x, W) if b is None else LinearFunction()(x, W, b)
 
 
 def sigmoid(x):
-    return Sigmoid()(x)
+    return SigmoidFunction()(x)
 
 
 def tanh(x):
-    return Tanh()(x)
+    return TanhFunction()(x)
 
 
 def relu(x):
-    return ReLU()(x)
+    return ReLUFunction()(x)
 
 
 def softplus(x):
