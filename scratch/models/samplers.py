@@ -84,6 +84,35 @@ def dpm_solver_pp_2m(eps, x, ts, alpha_bar):
 
     First order at the first step (no history yet) and the last (to t = 0, where lambda = inf and
     the step returns x0_hat itself)."""
+
+    def step(x, D, s_s, a_t, s_t, h):
+        return (s_t / s_s) * x - a_t * np.expm1(-h) * D
+
+    return _multistep_2m(eps, x, ts, alpha_bar, step)
+
+
+def dpm_solver_pp_2m_sde(eps, x, ts, alpha_bar, rng):
+    """The SDE form of DPM-Solver++(2M) (diffusers' "sde-dpmsolver++", k-diffusion's
+    "dpmpp_2m_sde" at eta = 1): the reverse SDE's linear part solved exactly in lambda, with the
+    same D as above:
+
+    x_t = (s_t / s_s) e^-h x_s + a_t (1 - e^-2h) D + s_t sqrt(1 - e^-2h) z,  z ~ N(0, I).
+
+    For data of one point x0 the step keeps x_t ~ N(a_t x0, s_t^2): the fresh noise replaces
+    part of x_s's, which lets the sampler correct errors of the model as it goes."""
+
+    def step(x, D, s_s, a_t, s_t, h):
+        z = rng.standard_normal(x.shape, dtype=x.dtype)
+        x = (s_t / s_s) * np.exp(-h) * x - a_t * np.expm1(-2 * h) * D
+        return x + s_t * np.sqrt(-np.expm1(-2 * h)) * z
+
+    return _multistep_2m(eps, x, ts, alpha_bar, step)
+
+
+def _multistep_2m(eps, x, ts, alpha_bar, step):
+    """The loop both DPM-Solver++(2M) forms share: at each s -> t the data prediction
+    x0_s = (x_s - s_s eps(x_s, s)) / a_s, its second-order D (x0_s itself at the first step), and
+    ``step(x_s, D, s_s, a_t, s_t, h)``; the last step, to t = 0, returns x0_s."""
     x0_prev, h_prev = None, None
     for s, t in zip(ts, [*ts[1:], 0], strict=True):
         a_s, s_s = np.sqrt(alpha_bar[s]), np.sqrt(1 - alpha_bar[s])
@@ -97,43 +126,10 @@ def dpm_solver_pp_2m(eps, x, ts, alpha_bar):
             if x0_prev is not None:
                 r = h_prev / h
                 D = (1 + 1 / (2 * r)) * x0 - 1 / (2 * r) * x0_prev
-            x = (s_t / s_s) * x - a_t * np.expm1(-h) * D
+            x = step(x, D, s_s, a_t, s_t, h)
             x0_prev, h_prev = x0, h
         x = x.astype(x0.dtype)
         yield t, x
-
-
-def dpm_solver_pp_2m_sde(eps, x, ts, alpha_bar, rng):
-    """The SDE form of DPM-Solver++(2M) (diffusers' "sde-dpmsolver++", k-diffusion's
-    "dpmpp_2m_sde" at eta = 1): the reverse SDE's linear part solved exactly in lambda, with the
-    same D as above:
-
-    x_t = (s_t / s_s) e^-h x_s + a_t (1 - e^-2h) D + s_t sqrt(1 - e^-2h) z,  z ~ N(0, I).
-
-    For data of one point x0 the step keeps x_t ~ N(a_t x0, s_t^2): the fresh noise replaces
-    part of x_s's, which lets the sampler correct errors of the model as it goes."""
-    x0_prev, h_prev = None, None
-    for s, t in zip(ts, [*ts[1:], 0], strict=True):
-        a_s, s_s = np.sqrt(alpha_bar[s]), np.sqrt(1 - alpha_bar[s])
-        x0 = (x - s_s * eps(x, s)) / a_s
-        if t == 0:
-            x = x0
-        else:
-            a_t, s_t = np.sqrt(alpha_bar[t]), np.sqrt(1 - alpha_bar[t])
-            h = half_log_snr(alpha_bar[t]) - half_log_snr(alpha_bar[s])
-            D = x0
-            if x0_prev is not None:
-                r = h_prev / h
-                D = (1 + 1 / (2 * r)) * x0 - 1 / (2 * r) * x0_prev
-            z = rng.standard_normal(x.shape, dtype=x.dtype)
-            x = (s_t / s_s) * np.exp(-h) * x - a_t * np.expm1(-2 * h) * D
-            x = x + s_t * np.sqrt(-np.expm1(-2 * h)) * z
-            x0_prev, h_prev = x0, h
-        x = x.astype(x0.dtype)
-        yield t, x
-
-
-# -- Heun (EDM) ------------------------------------------------------------------------------------
 
 
 def karras_timesteps(alpha_bar, steps: int, rho: float = 7.0) -> np.ndarray:
