@@ -67,15 +67,21 @@ def two_moons(n: int, rng=None, noise: float = 0.1) -> np.ndarray:
     return (np.stack([x, y], axis=1) + noise * rng.standard_normal((n, 2))).astype(np.float32)
 
 
-def stand_in_digits(n: int, rng: np.random.Generator) -> np.ndarray:
-    """(n, 784) float32 images in [0, 1] standing in for MNIST: a bright ring or bar of random
-    position, size and thickness on black (a smooth low-dimensional family, so a VAE can fit it)."""
+def stand_in_digits(n: int, rng: np.random.Generator, labels=None) -> np.ndarray:
+    """(n, 784) float32 images in [0, 1] standing in for MNIST: a bright ring (labels 0-4) or bar
+    (5-9) on black, of random position and stroke width, its radius or half length in a band set
+    by the label (4 + label % 5 to 5 + label % 5 pixels): a smooth low-dimensional family that a
+    VAE can fit and a classifier can learn. ``labels`` (n,) ints in 0..9, drawn from ``rng`` when
+    not given."""
+    if labels is None:
+        labels = rng.integers(0, 10, n)
+    labels = np.asarray(labels).reshape(n, 1, 1)
     yy, xx = np.mgrid[0:28, 0:28].astype(np.float32)  # (28, 28) each
     c = rng.uniform(9, 19, (n, 2, 1, 1)).astype(np.float32)  # centres
-    r = rng.uniform(4, 9, (n, 1, 1)).astype(np.float32)  # radii / half lengths
+    r = (4 + labels % 5 + rng.uniform(0, 1, (n, 1, 1))).astype(np.float32)  # radii / half lengths
     w = rng.uniform(1.0, 2.5, (n, 1, 1)).astype(np.float32)  # stroke widths
     dist = np.hypot(yy - c[:, 0], xx - c[:, 1])  # (n, 28, 28)
     ring = np.abs(dist - r)
     bar = np.where(np.abs(xx - c[:, 1]) < r, np.abs(yy - c[:, 0]), 99.0)
-    d = np.where(rng.random((n, 1, 1)) < 0.5, ring, bar)
+    d = np.where(labels < 5, ring, bar)
     return np.clip(1.5 - d / w, 0, 1).reshape(n, 784).astype(np.float32)

@@ -98,15 +98,16 @@ def labels_flag(text: str) -> str:
 def load_digits(args) -> tuple[np.ndarray, np.ndarray, str]:
     """Training images (N, 1, 28, 28) in [0, 1], labels (N,) and their source: MNIST, or (only
     under --synthetic, or --quick when the files are missing) the generated stand-in of rings and
-    bars with random labels (they carry no meaning)."""
+    bars whose shape and size the label sets."""
     source = data_source(args, MNIST_FILES, "MNIST training set")
     if source is not None:
         ds = MNIST(train=True)
         return ds.data, ds.targets, source
     rng = np.random.default_rng(args.seed)
     n = QUICK["subset"] if args.quick else 10000
-    images = stand_in_digits(n, rng).reshape(n, 1, 28, 28)
-    return images, rng.integers(0, NUM_LABELS, n), stand_in_label("MNIST (random labels)", None)
+    labels = rng.integers(0, NUM_LABELS, n)
+    images = stand_in_digits(n, rng, labels).reshape(n, 1, 28, 28)
+    return images, labels, stand_in_label("MNIST", None)
 
 
 ACTIONS = {
