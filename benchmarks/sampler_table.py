@@ -1,7 +1,10 @@
 """The sampler table of an ``eval_pretrained.py`` JSON, as Markdown: one row per sampler and step
 count, ordered by model evaluations.
 
-    python benchmarks/sampler_table.py benchmarks/results/pretrained_unet_samplers.json
+    python benchmarks/sampler_table.py benchmarks/results/pretrained_unet_samplers*.json
+
+Several files of the same weights and n (runs that resumed each other's chunks) are merged: a
+row's seconds come from the file that drew its samples (a resumed row counts only what it drew).
 
 Columns: model evaluations, classifier-FID, its ratio to the floor at the same n, to DDPM-1000's
 FID and to the ODE limit's (DDIM with all 1000 steps, eta 0), when those are in the file, the
@@ -45,10 +48,30 @@ def table(results: dict) -> str:
     return f"n = {results['n']}, floor {floor:.2f}\n\n" + "\n".join(lines)
 
 
+def merged(files: list[Path]) -> dict:
+    """One result from eval_pretrained JSONs of the same weights and n; each row from the file
+    that spent the most seconds on it (the one that drew its samples)."""
+    results = [json.loads(f.read_text()) for f in files]
+    first = results[0]
+    for f, r in zip(files, results, strict=True):
+        if (r["weights_sha256"], r["n"]) != (first["weights_sha256"], first["n"]):
+            raise SystemExit(
+                f"{f}: other weights or n than {files[0]}; tables merge one model's runs"
+            )
+    rows = {}
+    for r in results:
+        for name, row in r["samplers"].items():
+            if name not in rows or row["seconds_per_100"] > rows[name]["seconds_per_100"]:
+                rows[name] = row | {k: v for k, v in rows.get(name, {}).items() if k not in row}
+            else:
+                rows[name] |= {k: v for k, v in row.items() if k not in rows[name]}
+    return first | {"samplers": rows}
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("json", type=Path, help="a JSON written by eval_pretrained.py")
-    print(table(json.loads(parser.parse_args(argv).json.read_text())))
+    parser.add_argument("json", type=Path, nargs="+", help="JSONs written by eval_pretrained.py")
+    print(table(merged(parser.parse_args(argv).json)))
 
 
 if __name__ == "__main__":
