@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from scratch import pretrained
-from scratch.eval.sampling import generate, quality
+from scratch.eval.sampling import generate, quality, rms_distance
 from scratch.models.diffusion import Diffuser
 from scratch.steps._common import integer, real
 
@@ -108,8 +108,8 @@ def main(argv=None) -> dict:
     limit = drawn.get(f"ddim {diffuser.num_timesteps}")
     if limit is not None:
         for name, images in drawn.items():
-            rms = np.sqrt(((images - limit) ** 2).reshape(args.n, -1).mean(axis=1))
-            results["samplers"][name]["rms_to_ode_limit"] = float(rms.mean())
+            rms = rms_distance(images, limit).mean()
+            results["samplers"][name]["rms_to_ode_limit"] = float(rms)
     fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
     with os.fdopen(fd, "w") as f:
         f.write(json.dumps(results, indent=2) + "\n")

@@ -9,10 +9,8 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-
 from scratch.checkpoint import load_checkpoint
-from scratch.eval.sampling import quality
+from scratch.eval.sampling import quality, rms_distance
 
 
 def main(argv=None) -> None:
@@ -31,7 +29,7 @@ def main(argv=None) -> None:
             continue
         sampler = run.rstrip("0123456789")
         x = load_checkpoint(f)[0]["images"][:k]
-        rms = float(np.sqrt(((x - limit) ** 2).reshape(k, -1).mean(axis=1)).mean())
+        rms = float(rms_distance(x, limit).mean())
         rows[f"{sampler} {run[len(sampler) :] or 1000}"] = quality(x) | {"rms_to_ode_limit": rms}
     fid_limit = rows["ddim 1000"]["fid"]
     print(f"the first {k} images of every run; floor at n = {k}: {rows['ddim 1000']['fid_floor']}")

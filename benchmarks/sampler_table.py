@@ -58,20 +58,29 @@ def merged(files: list[Path]) -> dict:
             raise SystemExit(
                 f"{f}: other weights or n than {files[0]}; tables merge one model's runs"
             )
-    rows = {}
+    drawn = {}  # name -> its rows, one per file that has it
     for r in results:
         for name, row in r["samplers"].items():
-            if name not in rows or row["seconds_per_100"] > rows[name]["seconds_per_100"]:
-                rows[name] = row | {k: v for k, v in rows.get(name, {}).items() if k not in row}
-            else:
-                rows[name] |= {k: v for k, v in row.items() if k not in rows[name]}
+            drawn.setdefault(name, []).append(row)
+    rows = {
+        name: {
+            k: v
+            for row in sorted(runs, key=lambda row: row["seconds_per_100"])
+            for k, v in row.items()
+        }
+        for name, runs in drawn.items()
+    }  # later rows win: every key of the run that drew the samples, the rest from the others
     return first | {"samplers": rows}
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("json", type=Path, nargs="+", help="JSONs written by eval_pretrained.py")
-    print(table(merged(parser.parse_args(argv).json)))
+    files = parser.parse_args(argv).json
+    for f in files:
+        if not f.is_file():
+            parser.error(f"{f}: no such file (expected a JSON written by eval_pretrained.py)")
+    print(table(merged(files)))
 
 
 if __name__ == "__main__":

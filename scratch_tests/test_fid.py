@@ -112,3 +112,14 @@ def test_histogram_and_label_accuracy():
     assert acc == {"all": 5 / 6, "3": 1.0, "7": 2 / 3}
     with pytest.raises(ValueError, match="one label per image"):
         label_accuracy(x, np.array([1, 2]), clf)
+
+
+def test_rms_distance_is_per_image():
+    from scratch.eval.sampling import rms_distance
+
+    rng = np.random.default_rng(0)
+    reference = rng.random((3, 1, 28, 28)).astype(np.float32)
+    shift = np.array([0.0, 0.1, -0.5], dtype=np.float32).reshape(3, 1, 1, 1)
+    np.testing.assert_allclose(
+        rms_distance(reference + shift, reference), [0.0, 0.1, 0.5], atol=1e-6
+    )

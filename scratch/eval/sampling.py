@@ -95,6 +95,12 @@ def generate(
     return images
 
 
+def rms_distance(images: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """(n,) per-image RMS distance sqrt(mean_pixels (x_i - r_i)^2) between paired images."""
+    n = len(images)
+    return np.sqrt(((images - reference) ** 2).reshape(n, -1).mean(axis=1))
+
+
 def quality(images: np.ndarray, labels=None) -> dict:
     """Classifier-FID of ``images`` against all MNIST test images, beside the floor (as many
     training images against the same), the class histogram and, with ``labels``, how often each

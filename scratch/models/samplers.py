@@ -132,6 +132,9 @@ def _multistep_2m(eps, x, ts, alpha_bar, step):
         yield t, x
 
 
+# -- Heun (EDM) ------------------------------------------------------------------------------------
+
+
 def karras_timesteps(alpha_bar, steps: int, rho: float = 7.0) -> np.ndarray:
     """EDM's eq. 5, sigma_i = (sigma_max^(1/rho) + i / (N - 1) (sigma_min^(1/rho) -
     sigma_max^(1/rho)))^rho from sigma_T to sigma_1, as ``steps`` trained t."""
