@@ -24,7 +24,8 @@ def rel(a, b):
 
 
 def exact_iteration(X, weights, means, variances, covariance_type, reg_covar):
-    """One EM iteration in long double; variances (K, D)."""
+    """One EM iteration in long double; variances (K, D). Written out here because the package's
+    e_step/m_step go through np.linalg, which has no long-double routines."""
     X, w, mu, v = (np.asarray(a, np.longdouble) for a in (X, weights, means, variances))
     log_p = np.log(w) - 0.5 * (np.log(2 * np.pi * v).sum(1) + ((X[:, None] - mu) ** 2 / v).sum(2))
     q = np.exp(log_p - log_p.max(1, keepdims=True))
