@@ -17,7 +17,8 @@ of ``--sde``, and with ``--ddpm`` the book's DDPM
 the runs, every run also reports its mean per-image RMS distance to the limit's images (the same
 x_T). Speed: seconds per 100 images, from the run itself (drawn 100
 at a time). With ``--work DIR`` every finished chunk is saved there, and a rerun resumes
-(1,000 DDPM samples take over an hour); its seconds then count only the resumed part.
+(1,000 DDPM samples take over an hour); a row's ``drawn`` then counts the images this run drew,
+and its seconds per 100 are theirs (none when every chunk was already done).
 """
 
 import argparse
@@ -31,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from scratch import pretrained
+from scratch.checkpoint import load_checkpoint
 from scratch.eval.sampling import generate, quality, rms_distance
 from scratch.models.diffusion import Diffuser
 from scratch.steps._common import integer, real
@@ -94,13 +96,16 @@ def main(argv=None) -> dict:
         if args.work is not None:
             args.work.mkdir(parents=True, exist_ok=True)
             progress = args.work / f"{args.name}_{sampler}{steps or ''}_n{args.n}.npz"
+        before = load_checkpoint(progress)[1]["done"] if progress and progress.exists() else 0
         tick = time.perf_counter()
         images = generate(model, diffuser, args.n, labels, chunk=CHUNK, seed=0,
                           progress=progress, settings=settings, resume=progress is not None,
                           sampler=sampler, steps=steps, gamma=gamma)  # fmt: skip
         seconds = time.perf_counter() - tick
         evals = 2 * steps - 1 if sampler == "heun" else steps or diffuser.num_timesteps
-        row = {"evals": evals, "seconds": seconds, "seconds_per_100": seconds * CHUNK / args.n}
+        drawn_now = args.n - before
+        row = {"evals": evals, "drawn": drawn_now, "seconds": seconds,
+               "seconds_per_100": seconds * CHUNK / drawn_now if drawn_now else None}  # fmt: skip
         row.update(quality(images, labels))
         results["samplers"][name] = row
         drawn[name] = images

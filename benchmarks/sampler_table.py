@@ -4,7 +4,8 @@ count, ordered by model evaluations.
     python benchmarks/sampler_table.py benchmarks/results/pretrained_unet_samplers*.json
 
 Several files of the same weights and n (runs that resumed each other's chunks) are merged: a
-row's seconds come from the file that drew its samples (a resumed row counts only what it drew).
+row's seconds come from the file that drew the most of its samples (a resumed row times only the
+images it drew).
 
 Columns: model evaluations, classifier-FID, its ratio to the floor at the same n, to DDPM-1000's
 FID and to the ODE limit's (DDIM with all 1000 steps, eta 0), when those are in the file, the
@@ -41,7 +42,7 @@ def table(results: dict) -> str:
             f"{row['fid'] / limit:.3f}" if limit else "",
             f"{row['rms_to_ode_limit']:.4f}" if "rms_to_ode_limit" in row else "",
             f"{accuracy:.1%}" if accuracy is not None else "",
-            f"{row['seconds_per_100']:.1f}",
+            f"{row['seconds_per_100']:.1f}" if row["seconds_per_100"] is not None else "",
         ]
         lines.append("| " + " | ".join(cells) + " |")
     floor = next(iter(rows.values()))["fid_floor"]
@@ -50,7 +51,8 @@ def table(results: dict) -> str:
 
 def merged(files: list[Path]) -> dict:
     """One result from eval_pretrained JSONs of the same weights and n; each row from the file
-    that spent the most seconds on it (the one that drew its samples)."""
+    that drew the most of its images (files written before rows counted them: the one that spent
+    the most seconds per 100 on it)."""
     results = [json.loads(f.read_text()) for f in files]
     first = results[0]
     for f, r in zip(files, results, strict=True):
@@ -65,7 +67,7 @@ def merged(files: list[Path]) -> dict:
     rows = {
         name: {
             k: v
-            for row in sorted(runs, key=lambda row: row["seconds_per_100"])
+            for row in sorted(runs, key=lambda row: (row.get("drawn", 0), row["seconds_per_100"] or 0))
             for k, v in row.items()
         }
         for name, runs in drawn.items()
