@@ -67,7 +67,9 @@ def merged(files: list[Path]) -> dict:
     rows = {
         name: {
             k: v
-            for row in sorted(runs, key=lambda row: (row.get("drawn", 0), row["seconds_per_100"] or 0))
+            for row in sorted(
+                runs, key=lambda row: (row.get("drawn", 0), row["seconds_per_100"] or 0)
+            )
             for k, v in row.items()
         }
         for name, runs in drawn.items()
