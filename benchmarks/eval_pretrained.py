@@ -34,19 +34,19 @@ import numpy as np
 from scratch import pretrained
 from scratch.checkpoint import load_checkpoint
 from scratch.eval.sampling import generate, quality, rms_distance
-from scratch.models.diffusion import Diffuser
+from scratch.models.diffusion import DEFAULT_SPACING, Diffuser
 from scratch.steps._common import integer, real
 
 CHUNK = 100  # images per sampling batch: a chunk's time is the seconds per 100 images
 
 
 def steps_list(text: str) -> list[int]:
-    """``--steps``: positive integers like 10,20 (an argparse type)."""
+    """Positive integers like 10,20 (an argparse type)."""
     return [integer(1)(part) for part in text.split(",")]
 
 
 def steps_list0(text: str) -> list[int]:
-    """``--ddim``, ``--heun``: like ``--steps``, or 0 for none."""
+    """``--steps``, ``--ddim``, ``--heun``, ``--sde``: like 10,20, or 0 for none."""
     return [] if text == "0" else steps_list(text)
 
 
@@ -54,8 +54,8 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("name", choices=["unet_cond", "unet"])
     parser.add_argument("--n", type=integer(2), default=1000, help="samples per sampler (1000)")
-    parser.add_argument("--steps", type=steps_list, default="10,20",
-                        help="DPM-Solver++(2M) steps (10,20)")  # fmt: skip
+    parser.add_argument("--steps", type=steps_list0, default="10,20",
+                        help="DPM-Solver++(2M) steps, 0 for none (10,20)")  # fmt: skip
     parser.add_argument(
         "--ddim", type=steps_list0, default="50", help="DDIM steps, 0 for none (50)"
     )
@@ -90,8 +90,9 @@ def main(argv=None) -> dict:
         # the same seed for every sampler: deterministic samplers start from the same x_T
         name = f"{sampler} {steps or diffuser.num_timesteps}"
         gamma = args.gamma if conditional else None
+        spacing = DEFAULT_SPACING.get(sampler)  # each sampler's own (None for DDPM)
         settings = {"model": args.name, "sha256": manifest["sha256"], "sampler": name,
-                    "n": args.n, "gamma": gamma}  # fmt: skip
+                    "spacing": spacing, "n": args.n, "gamma": gamma}  # fmt: skip
         progress = None
         if args.work is not None:
             args.work.mkdir(parents=True, exist_ok=True)
@@ -104,7 +105,7 @@ def main(argv=None) -> dict:
         seconds = time.perf_counter() - tick
         evals = 2 * steps - 1 if sampler == "heun" else steps or diffuser.num_timesteps
         drawn_now = args.n - before
-        row = {"evals": evals, "drawn": drawn_now, "seconds": seconds,
+        row = {"evals": evals, "spacing": spacing, "drawn": drawn_now, "seconds": seconds,
                "seconds_per_100": seconds * CHUNK / drawn_now if drawn_now else None}  # fmt: skip
         row.update(quality(images, labels))
         results["samplers"][name] = row

@@ -70,7 +70,7 @@ def test_quadratic_spacing_refuses_repeated_timesteps_and_ddpm(diffuser):
         diffuser.timesteps(107, "quadratic")
     with pytest.raises(ValueError, match="spacing must be one of"):
         diffuser.timesteps(10, "cubic")
-    with pytest.raises(ValueError, match="spacing 'quadratic' is DDIM's option"):
+    with pytest.raises(ValueError, match="DDPM visits all 1000 steps, so takes no spacing"):
         diffuser.sample(lambda x, t: x, (1, 2), spacing="quadratic", progress=False)
 
 

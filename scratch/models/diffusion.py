@@ -27,7 +27,12 @@ from scratch.models.unet import NULL_LABEL
 
 SCHEDULES = ("linear", "cosine")
 SAMPLERS = ("ddpm", "ddim", "dpm++2m", "dpm++2m-sde", "heun")
-SPACINGS = ("linear", "quadratic")
+SPACINGS = ("linear", "quadratic", "logsnr", "karras")
+# Each sampler's default spacing: DDIM the book's even spread, Heun EDM's; the DPM-Solver++ pair
+# the squares, which beat uniform log-SNR on the book's U-Net at 10 and 20 steps, in FID and in
+# distance to the ODE's limit (benchmarks/README.md; log-SNR wins on narrow Gaussian pixels).
+DEFAULT_SPACING = {"ddim": "linear", "dpm++2m": "quadratic", "dpm++2m-sde": "quadratic",
+                   "heun": "karras"}  # fmt: skip
 
 
 def as_rng(rng=None) -> np.random.Generator:
@@ -121,9 +126,16 @@ class Diffuser:
 
     def timesteps(self, steps: int | None = None, spacing: str = "linear") -> np.ndarray:
         """The decreasing timesteps a sampler visits: all of T..1, or ``steps`` of them from T
-        down to 1 (DDIM's sub-sequence tau), evenly spread (``linear``: distinct since the
-        spacing is >= 1) or spread as the squares of evenly spread numbers (``quadratic``, the
-        DDIM paper's choice for CIFAR-10: denser near t = 1, where the details form)."""
+        down to 1 (DDIM's sub-sequence tau), spread
+
+        - ``linear``: evenly in t (distinct, since the spacing is >= 1);
+        - ``quadratic``: as the squares of evenly spread numbers, t_i = round(u_i^2) for u from
+          sqrt(T) to 1 (the DDIM paper's choice for CIFAR-10): denser near t = 1, where the
+          details form;
+        - ``logsnr``: evenly in lambda = log(sqrt(ab) / sqrt(1 - ab)) (DPM-Solver's);
+        - ``karras``: EDM's sigma ramp, rho = 7 (:func:`samplers.karras_timesteps`).
+
+        The last two are snapped to the nearest trained t (:mod:`scratch.models.samplers`)."""
         T = self.num_timesteps
         steps = T if steps is None else steps
         if not isinstance(steps, int | np.integer) or not 1 <= steps <= T:
@@ -132,11 +144,15 @@ class Diffuser:
             raise ValueError(f"spacing must be one of {SPACINGS}, got {spacing!r}")
         if spacing == "linear":
             return np.floor(np.linspace(T, 1, steps) + 0.5).astype(np.int64)  # (steps,)
+        if spacing == "logsnr":
+            return samplers.logsnr_timesteps(self._alpha_bars_from_0, steps)
+        if spacing == "karras":
+            return samplers.karras_timesteps(self._alpha_bars_from_0, steps)
         ts = np.floor(np.linspace(np.sqrt(T), 1, steps) ** 2 + 0.5).astype(np.int64)
         if np.any(np.diff(ts) >= 0):  # squares closer than 1 apart near t = 1
             raise ValueError(
                 f"quadratic spacing repeats timesteps with {steps} steps of T={T}; "
-                f"use fewer steps or linear spacing"
+                f"use fewer steps or another spacing"
             )
         return ts
 
@@ -239,7 +255,7 @@ class Diffuser:
         sampler: str = "ddpm",
         steps: int | None = None,
         eta: float = 0.0,
-        spacing: str = "linear",
+        spacing: str | None = None,
         clip_x0: bool = False,
         rng=None,
         callback=None,
@@ -254,11 +270,14 @@ class Diffuser:
         given to several samplers. ``sampler`` (see :mod:`scratch.models.samplers`):
 
         - 'ddpm': all T steps, the book's :meth:`denoise`;
-        - 'ddim': ``steps`` timesteps (default T) with their ``spacing`` (:meth:`timesteps`) and
-          ``eta``;
-        - 'dpm++2m': DPM-Solver++(2M), ``steps`` model calls, timesteps uniform in log-SNR;
-        - 'dpm++2m-sde': its stochastic form, the same timesteps, noise drawn from ``rng``;
-        - 'heun': EDM's Heun, ``steps`` Karras timesteps (rho = 7), 2 steps - 1 model calls.
+        - 'ddim': ``steps`` timesteps (default T), and ``eta``;
+        - 'dpm++2m': DPM-Solver++(2M), ``steps`` model calls;
+        - 'dpm++2m-sde': its stochastic form, noise drawn from ``rng``;
+        - 'heun': EDM's Heun, ``steps`` timesteps, 2 steps - 1 model calls.
+
+        ``spacing`` (:meth:`timesteps`) spreads the steps; by default each sampler's own
+        (``DEFAULT_SPACING``: linear for DDIM, quadratic for the DPM-Solver++ pair, karras for
+        Heun). DDPM visits every t and takes none.
 
         ``clip_x0``: every step aims at x0_hat clipped to data_range
         (:meth:`eps_of_clipped_x0`; off in the book). ``labels`` (B,): conditional sampling,
@@ -276,8 +295,8 @@ class Diffuser:
             )
         if sampler in ("dpm++2m", "dpm++2m-sde", "heun") and steps is None:
             raise ValueError(f"sampler {sampler!r} needs steps (e.g. 10 or 20)")
-        if sampler != "ddim" and spacing != "linear":
-            raise ValueError(f"spacing {spacing!r} is DDIM's option; {sampler} has its own")
+        if sampler == "ddpm" and spacing is not None:
+            raise ValueError(f"DDPM visits all {T} steps, so takes no spacing, got {spacing!r}")
         if sampler != "ddim" and eta != 0.0:
             raise ValueError(f"eta is DDIM's option, got eta={eta} with sampler {sampler!r}")
         rng = as_rng(rng)
@@ -299,17 +318,15 @@ class Diffuser:
         alpha_bar = self._alpha_bars_from_0  # (T + 1,)
         if sampler == "ddpm":
             ts, run = np.arange(T, 0, -1), ddpm(x)
-        elif sampler == "ddim":
-            ts = self.timesteps(steps, spacing)
+        else:
+            ts = self.timesteps(steps, spacing or DEFAULT_SPACING[sampler])
+        if sampler == "ddim":
             run = samplers.ddim(eps, x, ts, alpha_bar, eta, rng)
         elif sampler == "dpm++2m":
-            ts = samplers.logsnr_timesteps(alpha_bar, steps)
             run = samplers.dpm_solver_pp_2m(eps, x, ts, alpha_bar)
         elif sampler == "dpm++2m-sde":
-            ts = samplers.logsnr_timesteps(alpha_bar, steps)
             run = samplers.dpm_solver_pp_2m_sde(eps, x, ts, alpha_bar, rng)
-        else:
-            ts = samplers.karras_timesteps(alpha_bar, steps)
+        elif sampler == "heun":
             run = samplers.heun(eps, x, ts, alpha_bar)
         for t, x in tqdm(run, total=len(ts), desc=sampler, disable=not progress):
             if callback is not None:

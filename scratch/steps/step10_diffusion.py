@@ -26,7 +26,14 @@ from scratch.data.toy import stand_in_digits
 from scratch.errors import UserError
 from scratch.eval.sampling import NUM_LABELS, build, generate, load, quality
 from scratch.kernels.memory import reuse_freed_memory
-from scratch.models.diffusion import SAMPLERS, SCHEDULES, SPACINGS, Diffuser, drop_labels
+from scratch.models.diffusion import (
+    DEFAULT_SPACING,
+    SAMPLERS,
+    SCHEDULES,
+    SPACINGS,
+    Diffuser,
+    drop_labels,
+)
 from scratch.models.ema import UncorrectedEMA, WithEMA
 from scratch.optim import Adam
 from scratch.train import CHECKPOINT, Trainer
@@ -183,8 +190,9 @@ def make_parser_for():
         sample.add_argument(
             "--spacing",
             choices=SPACINGS,
-            default="linear",
-            help="DDIM's timesteps (quadratic: <= 106)",
+            default=None,
+            help="how the steps are spread (default: linear for ddim, quadratic for dpm++2m and "
+            "dpm++2m-sde, karras for heun; quadratic: <= 106 steps)",
         )
         sample.add_argument(
             "--clip-x0",
@@ -206,8 +214,10 @@ def check_sampler(args) -> None:
         problem = f"ddpm visits all 1000 steps, got --steps {args.steps}; use --sampler ddim"
     elif args.sampler in ("dpm++2m", "dpm++2m-sde", "heun") and args.steps is None:
         problem = f"--sampler {args.sampler} needs --steps (e.g. 10 or 20)"
-    elif args.sampler != "ddim" and (args.spacing != "linear" or args.eta != 0.0):
-        problem = f"--spacing and --eta are DDIM's options, not {args.sampler}'s"
+    elif args.sampler == "ddpm" and args.spacing is not None:
+        problem = f"ddpm visits all 1000 steps, so takes no --spacing, got {args.spacing}"
+    elif args.sampler != "ddim" and args.eta != 0.0:
+        problem = f"--eta is DDIM's option, not {args.sampler}'s"
     elif args.action == "eval" and args.n > 60000:
         problem = f"--n must lie in 2..60000 (the floor's MNIST training images), got {args.n}"
     else:
@@ -233,7 +243,7 @@ def main(argv=None) -> dict:
             args.sampler, args.steps, args.n = "ddim", 10, QUICK["n"]
             args.labels = "0..9" if args.conditional else None
             args.checkpoint, args.chunk, args.gamma, args.eta = args.out / CHECKPOINT, 500, 3.0, 0.0
-            args.spacing, args.clip_x0, args.no_ema, args.resume = "linear", False, False, False
+            args.spacing, args.clip_x0, args.no_ema, args.resume = None, False, False, False
             result.update(sample(args, note=quick_note(result["train_steps"])))
         return result
     quick_defaults(args, n=(20, 20) if args.action == "sample" else (10000, 10000))
@@ -371,7 +381,9 @@ def generate_images(args):
 def run_name(args) -> str:
     """The files' stem for these sampling settings: ddpm, ddim50, ddim50_eta0.5_clip_raw, ..."""
     eta = f"_eta{args.eta:g}" if args.sampler == "ddim" and args.eta else ""
-    flags = ("_quad" if args.spacing == "quadratic" else "") + ("_clip" if args.clip_x0 else "")
+    spacing = {"quadratic": "_quad"}.get(args.spacing, f"_{args.spacing}")
+    flags = spacing if args.spacing not in (None, DEFAULT_SPACING.get(args.sampler)) else ""
+    flags += "_clip" if args.clip_x0 else ""
     flags += "_raw" if args.no_ema else ""
     return f"{args.sampler}{args.steps or ''}{eta}{flags}"
 
@@ -379,8 +391,10 @@ def run_name(args) -> str:
 def describe(args, labels, epoch) -> dict:
     """The sampling settings, for the JSON files."""
     result = {"sampler": args.sampler, "steps": args.steps or 1000, "epoch": epoch}
+    if args.sampler != "ddpm":
+        result["spacing"] = args.spacing or DEFAULT_SPACING[args.sampler]
     if args.sampler == "ddim":
-        result["eta"], result["spacing"] = args.eta, args.spacing
+        result["eta"] = args.eta
     if args.clip_x0:
         result["clip_x0"] = True
     if args.no_ema:
