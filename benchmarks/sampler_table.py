@@ -3,9 +3,9 @@ count, ordered by model evaluations.
 
     python benchmarks/sampler_table.py benchmarks/results/pretrained_unet_samplers*.json
 
-Several files of the same weights and n (runs that resumed each other's chunks) are merged: a
-row's seconds come from the file that drew the most of its samples (a resumed row times only the
-images it drew).
+Several files of the same weights and n (runs that resumed each other's chunks) are merged, a
+sampler, step count and spacing being one row: a row's seconds come from the file that drew the
+most of its samples (a resumed row times only the images it drew).
 
 Columns: model evaluations, classifier-FID, its ratio to the floor at the same n, to DDPM-1000's
 FID and to the ODE limit's (DDIM with all 1000 steps, eta 0), when those are in the file, the
@@ -25,16 +25,27 @@ def evaluations(name: str, row: dict) -> int:
 
 
 def table(results: dict) -> str:
-    rows = results["samplers"]
-    ddpm = rows.get("ddpm 1000", {}).get("fid")
-    limit = rows.get("ddim 1000", {}).get("fid")
-    head = ["sampler", "evals", "FID", "/ floor", "/ DDPM-1000", "/ ODE limit", "RMS to limit"]
+    rows = results["samplers"]  # (name, spacing) -> row
+    ddpm = rows.get(("ddpm 1000", None), {}).get("fid")
+    limit = rows.get(("ddim 1000", "linear"), {}).get("fid")
+    head = [
+        "sampler",
+        "spacing",
+        "evals",
+        "FID",
+        "/ floor",
+        "/ DDPM-1000",
+        "/ ODE limit",
+        "RMS to limit",
+    ]
     head += ["label accuracy", "s / 100 images"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for name, row in sorted(rows.items(), key=lambda item: (evaluations(*item), item[0])):
+    order = sorted(rows.items(), key=lambda item: (evaluations(item[0][0], item[1]), item[0][0]))
+    for (name, spacing), row in order:
         accuracy = row.get("label_accuracy", {}).get("all")
         cells = [
             name,
+            spacing or "",
             str(evaluations(name, row)),
             f"{row['fid']:.1f}",
             f"{row['fid'] / row['fid_floor']:.2f}",
@@ -60,10 +71,10 @@ def merged(files: list[Path]) -> dict:
             raise SystemExit(
                 f"{f}: other weights or n than {files[0]}; tables merge one model's runs"
             )
-    drawn = {}  # name -> its rows, one per file that has it
+    drawn = {}  # (name, spacing) -> its rows, one per file that has it
     for r in results:
         for name, row in r["samplers"].items():
-            drawn.setdefault(name, []).append(row)
+            drawn.setdefault((name, row["spacing"]), []).append(row)
     rows = {
         name: {
             k: v
