@@ -281,9 +281,10 @@ class Diffuser:
 
         ``clip_x0``: every step aims at x0_hat clipped to data_range
         (:meth:`eps_of_clipped_x0`; off in the book). ``labels`` (B,): conditional sampling,
-        guided with ``gamma`` (None: no guidance); the book's random labels are ``labels=rng.integers(0, 10, B)``. ``rng``: a
-        Generator or a seed. ``callback(t, x)`` is called after every step with the x_t just
-        reached (t = 0 last). Returns x_0 in the model's data_range (see :meth:`to_images`).
+        guided with ``gamma`` (None: no guidance); the book's random labels are
+        ``labels=rng.integers(0, 10, B)``. ``rng``: a Generator or a seed. ``callback(t, x)`` is
+        called after every step with the x_t just reached (t = 0 last). Returns x_0 in the
+        model's data_range (see :meth:`to_images`).
         """
         if sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")

@@ -23,8 +23,8 @@ every sampler evaluates it at trained t (a continuous t would feed the time embe
 never saw). The spacings in lambda and sigma are built in their own variable and then snapped to
 the nearest trained t, and the solver then uses that t's exact lambda or sigma (EDM's
 ``round_sigma`` for discretely trained models): the ODE is integrated on the very noise levels
-the model is conditioned on, so snapping only moves the grid. Interpolating the schedule instead would ask
-the model about noise levels between those it learned. The price: near t = 1 the trained t lie
+the model is conditioned on, so snapping only moves the grid. Interpolating the schedule instead
+would ask the model about noise levels between those it learned. The price: near t = 1 the trained t lie
 up to 0.4 apart in lambda, which bounds how fine the last steps can be. (With the exact
 predictor of Gaussian pixels, interpolating instead changes Heun's error by under 5%.)
 
