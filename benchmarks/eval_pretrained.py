@@ -2,8 +2,8 @@
 the numbers that go into its manifest.
 
     python benchmarks/eval_pretrained.py unet_cond [--n 1000] [--steps 10,20] [--ddim 50]
-        [--heun 5,10] [--sde 10,20] [--ddpm] [--gamma 3] [--out benchmarks/results/pretrained_unet_cond.json]
-        [--work DIR]
+        [--heun 5,10] [--sde 10,20] [--ddpm] [--gamma 3] [--clip-x0]
+        [--out benchmarks/results/pretrained_unet_cond.json] [--work DIR]
 
 n samples per sampler, from the same noise for every sampler, scored by
 :func:`scratch.eval.sampling.quality`: the classifier-FID against the whole test set beside the
@@ -13,7 +13,8 @@ requested label (overall and per label).
 Samplers: DPM-Solver++(2M) at each of ``--steps``, DDIM (eta 0) at each of ``--ddim``, EDM's
 Heun at each of ``--heun`` (2 steps - 1 model evaluations), DPM-Solver++(2M)'s SDE form at each
 of ``--sde``, and with ``--ddpm`` the book's DDPM
-(all 1000 steps). DDIM with all 1000 steps is the probability-flow ODE's limit: when it is among
+(all 1000 steps). ``--clip-x0`` aims every sampler's every step at x0_hat clipped to [0, 1]
+(``Diffuser.sample``'s ``clip_x0``; off in the book). DDIM with all 1000 steps is the probability-flow ODE's limit: when it is among
 the runs, every run also reports its mean per-image RMS distance to the limit's images (the same
 x_T). Speed: seconds per 100 images, from the run itself (drawn 100
 at a time). With ``--work DIR`` every finished chunk is saved there, and a rerun resumes
@@ -63,6 +64,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--sde", type=steps_list0, default="0", help="dpm++2m-sde steps (0: none)")
     parser.add_argument("--ddpm", action="store_true", help="also the book's DDPM, 1000 steps")
     parser.add_argument("--gamma", type=real(0, 100), default=3.0, help="guidance scale (3)")
+    parser.add_argument("--clip-x0", action="store_true", help="aim each step at clipped x0_hat")
     parser.add_argument("--work", type=Path, default=None, help="resumable chunks go here")
     parser.add_argument("--out", type=Path, default=None, help="the JSON written")
     args = parser.parse_args(argv)
@@ -81,6 +83,7 @@ def main(argv=None) -> dict:
         "weights_sha256": manifest["sha256"],
         "n": args.n,
         "gamma": args.gamma if conditional else None,
+        "clip_x0": args.clip_x0,
         "machine": platform.processor() or platform.machine(),
         "load_average": list(os.getloadavg()),
         "samplers": {},
@@ -92,7 +95,7 @@ def main(argv=None) -> dict:
         gamma = args.gamma if conditional else None
         spacing = DEFAULT_SPACING.get(sampler)  # each sampler's own (None for DDPM)
         settings = {"model": args.name, "sha256": manifest["sha256"], "sampler": name,
-                    "spacing": spacing, "n": args.n, "gamma": gamma}  # fmt: skip
+                    "spacing": spacing, "n": args.n, "gamma": gamma, "clip_x0": args.clip_x0}  # fmt: skip
         progress = None
         if args.work is not None:
             args.work.mkdir(parents=True, exist_ok=True)
@@ -101,7 +104,7 @@ def main(argv=None) -> dict:
         tick = time.perf_counter()
         images = generate(model, diffuser, args.n, labels, chunk=CHUNK, seed=0,
                           progress=progress, settings=settings, resume=progress is not None,
-                          sampler=sampler, steps=steps, gamma=gamma)  # fmt: skip
+                          sampler=sampler, steps=steps, gamma=gamma, clip_x0=args.clip_x0)  # fmt: skip
         seconds = time.perf_counter() - tick
         evals = 2 * steps - 1 if sampler == "heun" else steps or diffuser.num_timesteps
         drawn_now = args.n - before

@@ -3,7 +3,7 @@ count, ordered by model evaluations.
 
     python benchmarks/sampler_table.py benchmarks/results/pretrained_unet_samplers*.json
 
-Several files of the same weights and n (runs that resumed each other's chunks) are merged, a
+Several files of the same weights, n and ``clip_x0`` (runs that resumed each other's chunks) are merged, a
 sampler, step count and spacing being one row: a row's seconds come from the file that drew the
 most of its samples (a resumed row times only the images it drew).
 
@@ -57,7 +57,13 @@ def table(results: dict) -> str:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     floor = next(iter(rows.values()))["fid_floor"]
-    return f"n = {results['n']}, floor {floor:.2f}\n\n" + "\n".join(lines)
+    clipped = ", every step aimed at x0_hat clipped to [0, 1]" if results.get("clip_x0") else ""
+    return f"n = {results['n']}, floor {floor:.2f}{clipped}\n\n" + "\n".join(lines)
+
+
+def key(result: dict) -> tuple:
+    """What the merged files must share (files written before ``clip_x0`` existed had it off)."""
+    return result["weights_sha256"], result["n"], result.get("clip_x0", False)
 
 
 def merged(files: list[Path]) -> dict:
@@ -67,9 +73,9 @@ def merged(files: list[Path]) -> dict:
     results = [json.loads(f.read_text()) for f in files]
     first = results[0]
     for f, r in zip(files, results, strict=True):
-        if (r["weights_sha256"], r["n"]) != (first["weights_sha256"], first["n"]):
+        if key(r) != key(first):
             raise SystemExit(
-                f"{f}: other weights or n than {files[0]}; tables merge one model's runs"
+                f"{f}: other weights, n or clip_x0 than {files[0]}; tables merge one model's runs"
             )
     drawn = {}  # (name, spacing) -> its rows, one per file that has it
     for r in results:
