@@ -12,14 +12,14 @@ train-vs-test floor at the same n, and the class histogram; for ``unet_cond``, g
 requested label (overall and per label).
 Samplers: DPM-Solver++(2M) at each of ``--steps``, DDIM (eta 0) at each of ``--ddim``, EDM's
 Heun at each of ``--heun`` (2 steps - 1 model evaluations), DPM-Solver++(2M)'s SDE form at each
-of ``--sde``, and with ``--ddpm`` the book's DDPM
-(all 1000 steps). ``--clip-x0`` aims every sampler's every step at x0_hat clipped to [0, 1]
-(``Diffuser.sample``'s ``clip_x0``; off in the book). DDIM with all 1000 steps is the probability-flow ODE's limit: when it is among
-the runs, every run also reports its mean per-image RMS distance to the limit's images (the same
-x_T). Speed: seconds per 100 images, from the run itself (drawn 100
-at a time). With ``--work DIR`` every finished chunk is saved there, and a rerun resumes
-(1,000 DDPM samples take over an hour); a row's ``drawn`` then counts the images this run drew,
-and its seconds per 100 are theirs (none when every chunk was already done).
+of ``--sde``, and with ``--ddpm`` the book's DDPM (all 1000 steps). ``--clip-x0`` aims every
+sampler's every step at x0_hat clipped to [0, 1] (``Diffuser.sample``'s ``clip_x0``; off in the
+book). DDIM with all 1000 steps is the probability-flow ODE's limit: when it is among the runs,
+every run also reports its mean per-image RMS distance to the limit's images (the same x_T).
+Speed: seconds per 100 images, from the run itself (drawn 100 at a time). With ``--work DIR``
+every finished chunk is saved there, and a rerun resumes (1,000 DDPM samples take over an hour);
+a row's ``drawn`` then counts the images this run drew, and its seconds per 100 are theirs (none
+when every chunk was already done).
 """
 
 import argparse
@@ -36,6 +36,7 @@ from scratch import pretrained
 from scratch.checkpoint import load_checkpoint
 from scratch.eval.sampling import generate, quality, rms_distance
 from scratch.models.diffusion import DEFAULT_SPACING, Diffuser
+from scratch.models.samplers import evaluations
 from scratch.steps._common import integer, real
 
 CHUNK = 100  # images per sampling batch: a chunk's time is the seconds per 100 images
@@ -95,7 +96,8 @@ def main(argv=None) -> dict:
         gamma = args.gamma if conditional else None
         spacing = DEFAULT_SPACING.get(sampler)  # each sampler's own (None for DDPM)
         settings = {"model": args.name, "sha256": manifest["sha256"], "sampler": name,
-                    "spacing": spacing, "n": args.n, "gamma": gamma, "clip_x0": args.clip_x0}  # fmt: skip
+                    "spacing": spacing, "n": args.n, "gamma": gamma,
+                    "clip_x0": args.clip_x0}  # fmt: skip
         progress = None
         if args.work is not None:
             args.work.mkdir(parents=True, exist_ok=True)
@@ -104,9 +106,10 @@ def main(argv=None) -> dict:
         tick = time.perf_counter()
         images = generate(model, diffuser, args.n, labels, chunk=CHUNK, seed=0,
                           progress=progress, settings=settings, resume=progress is not None,
-                          sampler=sampler, steps=steps, gamma=gamma, clip_x0=args.clip_x0)  # fmt: skip
+                          sampler=sampler, steps=steps, gamma=gamma,
+                          clip_x0=args.clip_x0)  # fmt: skip
         seconds = time.perf_counter() - tick
-        evals = 2 * steps - 1 if sampler == "heun" else steps or diffuser.num_timesteps
+        evals = evaluations(sampler, steps or diffuser.num_timesteps)
         drawn_now = args.n - before
         row = {"evals": evals, "spacing": spacing, "drawn": drawn_now, "seconds": seconds,
                "seconds_per_100": seconds * CHUNK / drawn_now if drawn_now else None}  # fmt: skip

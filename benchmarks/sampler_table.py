@@ -3,9 +3,9 @@ count, ordered by model evaluations.
 
     python benchmarks/sampler_table.py benchmarks/results/pretrained_unet_samplers*.json
 
-Several files of the same weights, n and ``clip_x0`` (runs that resumed each other's chunks) are merged, a
-sampler, step count and spacing being one row: a row's seconds come from the file that drew the
-most of its samples (a resumed row times only the images it drew).
+Several files of the same weights, n and ``clip_x0`` (runs that resumed each other's chunks) are
+merged, a sampler, step count and spacing being one row: a row's seconds come from the file that
+drew the most of its samples (a resumed row times only the images it drew).
 
 Columns: model evaluations, classifier-FID, its ratio to the floor at the same n, to DDPM-1000's
 FID and to the ODE limit's (DDIM with all 1000 steps, eta 0), when those are in the file, the
@@ -17,11 +17,13 @@ import argparse
 import json
 from pathlib import Path
 
+from scratch.models.samplers import evaluations as counted
+
 
 def evaluations(name: str, row: dict) -> int:
     """The model evaluations of a row (files written before the rows counted them: by name)."""
     sampler, steps = name.split()
-    return row.get("evals", 2 * int(steps) - 1 if sampler == "heun" else int(steps))
+    return row.get("evals", counted(sampler, int(steps)))
 
 
 def table(results: dict) -> str:

@@ -52,6 +52,12 @@ def error_over_s(d, sampler, steps, spacing=None):
     return (rmse / S).max(), len(calls)
 
 
+@pytest.mark.parametrize("sampler", [s for s in SAMPLERS if s != "ddpm"])
+@pytest.mark.parametrize("steps", [1, 2, 5])
+def test_evaluations_counts_the_model_calls(sampler, steps):
+    assert error_over_s(BOOK, sampler, steps)[1] == samplers.evaluations(sampler, steps)
+
+
 @pytest.mark.parametrize("steps, tolerance", [(20, 0.03), (10, 0.08)])
 def test_dpm_solver_lands_on_the_ode_map(steps, tolerance):
     """Uniform in log-SNR. Measured: 0.016 s at 20 steps, 0.048 s at 10 (DDIM: 0.57 s and 0.69 s).

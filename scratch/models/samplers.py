@@ -24,9 +24,9 @@ never saw). The spacings in lambda and sigma are built in their own variable and
 the nearest trained t, and the solver then uses that t's exact lambda or sigma (EDM's
 ``round_sigma`` for discretely trained models): the ODE is integrated on the very noise levels
 the model is conditioned on, so snapping only moves the grid. Interpolating the schedule instead
-would ask the model about noise levels between those it learned. The price: near t = 1 the trained t lie
-up to 0.4 apart in lambda, which bounds how fine the last steps can be. (With the exact
-predictor of Gaussian pixels, interpolating instead changes Heun's error by under 5%.)
+would ask the model about noise levels between those it learned. The price: near t = 1 the
+trained t lie up to 0.4 apart in lambda, which bounds how fine the last steps can be. (With the
+exact predictor of Gaussian pixels, interpolating instead changes Heun's error by under 5%.)
 
 Per model evaluation Heun is the less accurate of the two on narrow pixels (s = 0.05): a step of
 about one e-fold in sigma straddles the bend of x~ = m + c sqrt(s^2 + sigma^2) at sigma ~ s, and
@@ -169,6 +169,11 @@ def heun(eps, x, ts, alpha_bar):
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+
+
+def evaluations(sampler: str, steps: int) -> int:
+    """The model evaluations of ``steps`` steps: Heun's 2 steps - 1, one a step for the rest."""
+    return 2 * steps - 1 if sampler == "heun" else steps
 
 
 def _snap(grid, targets) -> np.ndarray:
