@@ -1,6 +1,8 @@
 """``scratch diffusion``: the U-Net's loss falls, resume is exact (EMA included), conditional
 training with label dropping, the sample grid, and clear errors for bad input."""
 
+import argparse
+
 import numpy as np
 import pytest
 
@@ -228,3 +230,22 @@ def test_interrupted_sampling_resumes_to_the_same_images(tmp_path, monkeypatch):
     other_chunks = [*draw[:4], "3", *draw[5:], "--resume"]  # --chunk 3: not the same draws
     with pytest.raises(UserError, match="start afresh without resuming"):
         step10_diffusion.main(other_chunks)
+
+
+def test_the_samples_title_names_every_sampling_setting():
+    config = {"channels": [64, 128, 256], "conditional": True}
+    every = argparse.Namespace(sampler="ddim", steps=50, spacing="quadratic", eta=0.5,
+                               clip_x0=True, no_ema=True, gamma=3.0)  # fmt: skip
+    title = step10_diffusion.samples_title(config, 10, every, labels=np.arange(10))
+    for part in (
+        "DDIM, 50 steps (quadratic spacing)",
+        "eta 0.5",
+        "x0 clipped",
+        "no EMA",
+        "gamma 3",
+    ):
+        assert part in title, (part, title)
+    plain = argparse.Namespace(sampler="dpm++2m", steps=10, spacing="quadratic", eta=0.0,
+                               clip_x0=False, no_ema=False)  # fmt: skip
+    title = step10_diffusion.samples_title(config, 10, plain, labels=None)
+    assert title.endswith("\nDPM-Solver++(2M), 10 steps")  # the default spacing goes unsaid

@@ -416,6 +416,11 @@ def samples_title(config: dict, epoch: int, args, labels, note: str | None = Non
     channels = ",".join(map(str, config["channels"]))
     model = f"{'conditional ' if config['conditional'] else ''}U-Net ({channels}), epoch {epoch}"
     how = f"{SAMPLER_NAMES[args.sampler]}, {args.steps or 1000} steps"
+    if args.spacing not in (None, DEFAULT_SPACING.get(args.sampler)):
+        how += f" ({args.spacing} spacing)"
+    how += f", eta {args.eta:g}" if args.sampler == "ddim" and args.eta else ""
+    how += ", x0 clipped" if args.clip_x0 else ""
+    how += ", last weights (no EMA)" if args.no_ema else ""
     if labels is not None:
         how += f", guided (gamma {args.gamma:g}); each image titled with its label"
     return f"diffusion samples: {model}\n{how}" + (f"\n{note}" if note else "")
