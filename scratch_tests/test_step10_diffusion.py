@@ -170,6 +170,9 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
         step10_diffusion.main(["sample", *out, "--steps", "10"])
     with pytest.raises(UserError, match="--checkpoint .*none.npz: no such file"):
         step10_diffusion.main(["sample", "--checkpoint", str(tmp_path / "none.npz"), *out])
+    empty = ["--out", str(tmp_path / "empty")]  # no checkpoint: the shipped weights, EMA only
+    with pytest.raises(UserError, match="--no-ema needs a training checkpoint"):
+        step10_diffusion.main(["sample", *empty, "--no-ema", "--sampler", "ddim", "--steps", "2"])
     for argv, message in [
         (["sample", "--labels", "0..10"], "labels must lie in 0..9, got 0..10"),
         (["sample", "--labels", "a,b"], "expected labels like 0..9 or 3,1,4"),

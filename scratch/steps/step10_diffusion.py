@@ -341,6 +341,11 @@ def generate_images(args):
     kinds = ("unet_cond", "unet") if args.labels is not None else ("unet", "unet_cond")
     path, shipped = find_checkpoint(args, "diffusion", shipped_kinds=kinds)
     if shipped is not None:
+        if args.no_ema:
+            raise UserError(
+                f"--no-ema needs a training checkpoint (--checkpoint): the shipped {shipped!r} "
+                "holds only its EMA weights"
+            )
         model, manifest = pretrained.load(shipped), pretrained.info(shipped)
         diffuser = Diffuser(**manifest["diffuser"])
         config, epoch = manifest["run_config"], manifest["history"]["history"]["epoch"][-1]
